@@ -1,0 +1,159 @@
+"""The credit governor: one OpenSky credit budget shared by every ingester through a small JSON object in the lake.
+
+Before each poll an ingester *claims* it: the claim is refused (a skip with a reason, not a failure) while a 429's
+resume time has not come, before the planned cadence allows the next poll, or when the estimated credits left are
+fewer than the call costs. The read-modify-write is atomic (file lock locally, conditional PUT on S3), so concurrent
+Lambda invocations and local pollers never spend the budget twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flight_assets.credits import BBox, CadencePlan, plan_cadence
+from flight_assets.lake import Lake, LakeError
+from flight_assets.layout import GOVERNOR_STATE_KEY
+
+# A poller ticks every ~30 s but runs start a little early or late; a poll this much before its slot still counts
+# as on time, so jitter never makes a 30-s cadence skip every other slot.
+CADENCE_SLACK_S = 5.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str | None  # machine code: rate_limited | cadence | budget_exhausted
+    message: str  # the sentence a user reads
+    next_poll_at: float
+    estimated_remaining: int
+
+
+def _fmt(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+class CreditGovernor:
+    def __init__(self, lake: Lake, tier: str, bbox: BBox | None = None, key: str = GOVERNOR_STATE_KEY) -> None:
+        self.lake = lake
+        self.plan: CadencePlan = plan_cadence(tier, bbox)
+        self.key = key
+
+    # -- state ---------------------------------------------------------------------------------------------------
+    def _fresh(self, state: dict[str, Any] | None, now: float) -> dict[str, Any]:
+        """The state for this tier, with the credit window rolled over when it has passed."""
+        if not state or state.get("tier") != self.plan.tier:
+            state = {"tier": self.plan.tier, "window_start": now, "credits_used": 0}
+        state = dict(state)
+        paused_until = state.get("paused_until")
+        if paused_until and now >= paused_until:
+            # OpenSky's Retry-After is when its credits renew: a new window starts, the old balance is void.
+            state.update(window_start=paused_until, paused_until=None, credits_used=0, remaining_reported=None,
+                         remaining_reported_at=None, credits_used_since_report=0)
+        elif now >= state.get("window_start", now) + self.plan.window_s:
+            state.update(window_start=now, credits_used=0, remaining_reported=None, remaining_reported_at=None,
+                         credits_used_since_report=0)
+        return state
+
+    def _estimated_remaining(self, state: dict[str, Any]) -> int:
+        # OpenSky's own X-Rate-Limit-Remaining wins when we have it (other clients may share the account);
+        # credits we spent since that report are subtracted.
+        reported = state.get("remaining_reported")
+        if reported is not None:
+            return int(reported) - int(state.get("credits_used_since_report", 0))
+        return self.plan.budget - int(state.get("credits_used", 0))
+
+    def _decide(self, state: dict[str, Any], now: float) -> Decision:
+        remaining = self._estimated_remaining(state)
+        paused_until = state.get("paused_until") or 0
+        if now < paused_until:
+            return Decision(
+                False, "rate_limited",
+                f"OpenSky rate limit: paused until {_fmt(paused_until)} ({paused_until - now:,.0f} s left) "
+                f"after a 429; no call made",
+                paused_until, remaining,
+            )
+        last = state.get("last_poll_at")
+        if last is not None and now - last < self.plan.interval_s - min(CADENCE_SLACK_S, self.plan.interval_s / 10):
+            due = last + self.plan.interval_s
+            return Decision(
+                False, "cadence",
+                f"next poll due at {_fmt(due)}: tier {self.plan.tier} sustains one call every "
+                f"{self.plan.interval_s} s for this box",
+                due, remaining,
+            )
+        if remaining < self.plan.cost_per_call:
+            resume = state["window_start"] + self.plan.window_s
+            return Decision(
+                False, "budget_exhausted",
+                f"estimated {remaining} credits left, a call costs {self.plan.cost_per_call}; "
+                f"waiting for the credit window to renew at {_fmt(resume)}",
+                resume, remaining,
+            )
+        return Decision(True, None, "poll allowed", now, remaining)
+
+    # -- API -----------------------------------------------------------------------------------------------------
+    def peek(self, now: float | None = None) -> Decision:
+        """What a claim would decide now, without claiming (for sensors deciding whether to start a run)."""
+        now = time.time() if now is None else now
+        return self._decide(self._fresh(self.state(), now), now)
+
+    def claim(self, now: float | None = None) -> Decision:
+        """Atomically decide whether to poll now and, if so, reserve the call's credits and the cadence slot."""
+        now = time.time() if now is None else now
+        decision: Decision | None = None
+
+        def update(state: dict[str, Any] | None) -> dict[str, Any]:
+            nonlocal decision
+            state = self._fresh(state, now)
+            decision = self._decide(state, now)
+            if decision.allowed:
+                state["last_poll_at"] = now
+                state["credits_used"] = int(state.get("credits_used", 0)) + self.plan.cost_per_call
+                state["credits_used_since_report"] = (
+                    int(state.get("credits_used_since_report", 0)) + self.plan.cost_per_call
+                )
+            else:
+                state["last_skip"] = {"at": now, "reason": decision.reason}
+            return state
+
+        self.lake.update_json(self.key, update)
+        assert decision is not None
+        return decision
+
+    def record_response(self, credits_remaining: int | None, status: int, now: float | None = None) -> None:
+        """After a call: take OpenSky's own balance when it sent one."""
+        now = time.time() if now is None else now
+
+        def update(state: dict[str, Any] | None) -> dict[str, Any]:
+            state = self._fresh(state, now)
+            state["last_status"] = status
+            if credits_remaining is not None:
+                state.update(remaining_reported=credits_remaining, remaining_reported_at=now,
+                             credits_used_since_report=0)
+            return state
+
+        self.lake.update_json(self.key, update)
+
+    def record_rate_limited(self, resume_at: float, credits_remaining: int | None, now: float | None = None) -> None:
+        """After a 429: every ingester pauses until OpenSky's resume time."""
+        now = time.time() if now is None else now
+
+        def update(state: dict[str, Any] | None) -> dict[str, Any]:
+            state = self._fresh(state, now)
+            state.update(paused_until=resume_at, last_status=429, rate_limited_at=now)
+            if credits_remaining is not None:
+                state.update(remaining_reported=credits_remaining, remaining_reported_at=now,
+                             credits_used_since_report=0)
+            return state
+
+        self.lake.update_json(self.key, update)
+
+    def state(self) -> dict[str, Any] | None:
+        """The shared state as stored, or None before the first poll (or if it is unreadable)."""
+        try:
+            return json.loads(self.lake.get(self.key))
+        except (LakeError, json.JSONDecodeError):
+            return None

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import dagster as dg
+
+from flight_assets.defs.ingestion.assets import raw_snapshots
+from flight_assets.defs.ingestion.jobs import ingest_snapshot_job
+from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, raw_landing_sensor
+
+defs = dg.Definitions(
+    assets=[raw_snapshots],
+    jobs=[ingest_snapshot_job],
+    sensors=[opensky_poll_sensor, raw_landing_sensor],
+)

@@ -1,0 +1,51 @@
+"""`ingest_snapshot_job`: one governed OpenSky poll, the same pure function the Lambda calls.
+
+2,880 runs a day must stay light: one op, the in-process executor, nothing heavy imported.
+"""
+
+
+import dagster as dg
+
+from flight_assets.defs.resources import FlightLakeResource, OpenSkyResource
+from flight_assets.raw_index import hour_summary
+
+
+@dg.op(description="Poll OpenSky once (if the credit governor allows) and land the snapshot in raw/.")
+def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, opensky: OpenSkyResource) -> None:
+    ingester = opensky.ingester(lake, writer="dagster")
+    result = ingester.poll()
+    timings = {f"{k}_ms": round(v * 1000, 1) for k, v in result.timings_s.items()}
+    if result.status == "landed":
+        assert result.key and result.partition_key
+        snapshots, stored = hour_summary(ingester.lake, result.partition_key)
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key="raw_snapshots",
+                partition=result.partition_key,
+                description=result.message,
+                metadata={
+                    "key": result.key,
+                    "snapshot_time": dg.MetadataValue.timestamp(float(result.snapshot_time or 0)),
+                    "states": result.states,
+                    "snapshots_in_hour": snapshots,
+                    "bytes_in_hour": stored,
+                    "stored_bytes": result.stored_bytes,
+                    "credits_remaining": result.credits_remaining,
+                    "writer": "dagster",
+                    **timings,
+                },
+            )
+        )
+    elif result.failed:
+        raise dg.Failure(description=result.message, metadata=timings)
+    else:  # skipped, rate limited, or a body we already had: a skip with a reason, not a failure
+        context.log.info(f"{result.status}: {result.message}")
+
+
+@dg.job(
+    description="One OpenSky poll into raw/ (started every 30 s by opensky_poll_sensor).",
+    executor_def=dg.in_process_executor,
+    tags={"flight_assets/kind": "ingest"},
+)
+def ingest_snapshot_job() -> None:
+    ingest_snapshot()

@@ -1,0 +1,40 @@
+"""Resources shared by every domain: the lake and the OpenSky ingester, both driven by environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+
+from flight_assets.config import Settings, load_settings
+from flight_assets.ingest import Ingester
+from flight_assets.lake import Lake, open_lake
+
+
+class FlightLakeResource(dg.ConfigurableResource):
+    """The lake root. Unset fields fall back to FLIGHT_LAKE and AWS_ENDPOINT_URL."""
+
+    uri: str | None = None
+    endpoint_url: str | None = None
+
+    def settings(self) -> Settings:
+        settings = load_settings()
+        return dataclasses.replace(
+            settings,
+            lake=self.uri or settings.lake,
+            aws_endpoint_url=self.endpoint_url or settings.aws_endpoint_url,
+        )
+
+    def open(self) -> Lake:
+        settings = self.settings()
+        return open_lake(settings.lake, settings.aws_endpoint_url)
+
+
+class OpenSkyResource(dg.ConfigurableResource):
+    """OpenSky access from OPENSKY_* variables; credentials are read at run time, never stored in config."""
+
+    def ingester(self, lake: FlightLakeResource, writer: str) -> Ingester:
+        return Ingester(lake.settings(), writer=writer)
+
+
+defs = dg.Definitions(resources={"lake": FlightLakeResource(), "opensky": OpenSkyResource()})

@@ -1,0 +1,311 @@
+"""The data lake: one root that is a local folder or `s3://bucket/prefix`, with the same keys either way.
+
+Only the standard library and boto3 (present in every Lambda runtime) are imported here, so the Lambda handler can
+use it. Writes are atomic: a local file appears by a hard link of a complete temp file, an S3 object by one PUT.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+META_SUFFIX = ".meta.json"  # local stand-in for S3 user metadata: a hidden sidecar `.<name>.meta.json`
+
+
+class LakeError(RuntimeError):
+    """A lake operation failed; the message names the key and what the store said."""
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    key: str
+    size: int
+
+
+class Lake:
+    """Common interface of the local and S3 lakes. Keys are `/`-separated and relative to the lake root."""
+
+    uri: str
+
+    def put_if_absent(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> bool:
+        """Write `data` at `key` unless an object is already there. True if this call created it."""
+        raise NotImplementedError
+
+    def put(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+        raise NotImplementedError
+
+    def get(self, key: str) -> bytes:
+        raise NotImplementedError
+
+    def head(self, key: str) -> dict[str, str] | None:
+        """User metadata of the object at `key`, or None when there is no such object."""
+        raise NotImplementedError
+
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[LakeObject]:
+        """Objects whose key starts with `prefix`, in key order (metadata sidecars excluded)."""
+        raise NotImplementedError
+
+    def delete_prefix(self, prefix: str) -> int:
+        raise NotImplementedError
+
+    def update_json(self, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
+        """Read-modify-write a small JSON object so that concurrent writers never lose each other's update."""
+        raise NotImplementedError
+
+
+class LocalLake(Lake):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.uri = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    @staticmethod
+    def _meta_path(path: Path) -> Path:
+        return path.with_name(f".{path.name}{META_SUFFIX}")
+
+    def _write_temp(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except BaseException:
+            os.unlink(temp)
+            raise
+        return Path(temp)
+
+    def _write_meta(self, path: Path, metadata: dict[str, str] | None) -> None:
+        if metadata:
+            meta_path = self._meta_path(path)
+            temp = self._write_temp(meta_path, json.dumps(metadata, sort_keys=True).encode())
+            os.replace(temp, meta_path)
+
+    def put_if_absent(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> bool:
+        path = self._path(key)
+        try:
+            temp = self._write_temp(path, data)
+        except OSError as exc:
+            raise LakeError(f"could not write {key} under {self.uri}: {exc}") from exc
+        try:
+            # Metadata first, so the object is never visible without it.
+            if not path.exists():
+                self._write_meta(path, metadata)
+            os.link(temp, path)  # atomic create-if-absent: fails when another writer got there first
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise LakeError(f"could not write {key} under {self.uri}: {exc}") from exc
+        finally:
+            os.unlink(temp)
+
+    def put(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+        path = self._path(key)
+        try:
+            temp = self._write_temp(path, data)
+            self._write_meta(path, metadata)
+            os.replace(temp, path)
+        except OSError as exc:
+            raise LakeError(f"could not write {key} under {self.uri}: {exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise LakeError(f"no object {key} under {self.uri}") from None
+
+    def head(self, key: str) -> dict[str, str] | None:
+        path = self._path(key)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(self._meta_path(path).read_bytes())
+        except FileNotFoundError:
+            return {}
+
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[LakeObject]:
+        # Walk only the folders that can hold matching keys, in key order like S3's listing.
+        base, _, leaf = prefix.rpartition("/")
+        folder = self._path(base) if base else self.root
+        if not folder.is_dir():
+            return
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if not entry.name.startswith(leaf) or entry.name.startswith("."):
+                continue
+            key = f"{base}/{entry.name}" if base else entry.name
+            if entry.is_dir():
+                yield from self.list(key + "/", start_after)
+            elif start_after is None or key > start_after:
+                yield LakeObject(key, entry.stat().st_size)
+
+    def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        for obj in list(self.list(prefix)):
+            path = self._path(obj.key)
+            path.unlink(missing_ok=True)
+            self._meta_path(path).unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def update_json(self, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(f".{path.name}.lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # local pollers share one budget: serialise their updates
+            try:
+                current = json.loads(path.read_bytes()) if path.exists() else None
+            except json.JSONDecodeError:
+                current = None  # a damaged state file must not stop ingestion; it is rebuilt from scratch
+            new = update(current)
+            self.put(key, json.dumps(new, sort_keys=True).encode())
+            return new
+
+
+class S3Lake(Lake):
+    def __init__(self, uri: str, endpoint_url: str | None = None, client: Any = None) -> None:
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
+        self.uri = uri.rstrip("/")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._endpoint_url = endpoint_url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = s3_client(self._endpoint_url)
+        return self._client
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _error(self, action: str, key: str, exc: Exception) -> LakeError:
+        return LakeError(f"S3 {action} of s3://{self.bucket}/{self._key(key)} failed: {_describe_s3_error(exc)}")
+
+    def put_if_absent(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> bool:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {}, IfNoneMatch="*"
+            )
+            return True
+        except Exception as exc:
+            if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise self._error("PUT", key, exc) from exc
+
+    def put(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {})
+        except Exception as exc:
+            raise self._error("PUT", key, exc) from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except Exception as exc:
+            raise self._error("GET", key, exc) from exc
+
+    def head(self, key: str) -> dict[str, str] | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))["Metadata"]
+        except Exception as exc:
+            if _s3_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise self._error("HEAD", key, exc) from exc
+
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[LakeObject]:
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self._key(prefix)}
+        if start_after:
+            kwargs["StartAfter"] = self._key(start_after)
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
+                for item in page.get("Contents", []):
+                    yield LakeObject(item["Key"][strip:], item["Size"])
+        except Exception as exc:
+            raise self._error("LIST", prefix, exc) from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = [obj.key for obj in self.list(prefix)]
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except Exception as exc:
+                raise self._error("DELETE", prefix, exc) from exc
+        return len(keys)
+
+    def update_json(self, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
+        # Optimistic concurrency: PUT with If-Match on the ETag we read (If-None-Match when there was none);
+        # a concurrent ingester that wrote in between makes S3 answer 412 and we redo the update on its state.
+        for _ in range(8):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+                etag, body = response["ETag"], response["Body"].read()
+                try:
+                    current = json.loads(body)
+                except json.JSONDecodeError:
+                    current = None
+            except Exception as exc:
+                if _s3_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                    raise self._error("GET", key, exc) from exc
+                etag, current = None, None
+            new = update(current)
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=json.dumps(new, sort_keys=True).encode(), **condition
+                )
+                return new
+            except Exception as exc:
+                if _s3_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                    raise self._error("PUT", key, exc) from exc
+        raise LakeError(f"s3://{self.bucket}/{self._key(key)} kept changing under 8 concurrent updates; try again")
+
+
+_S3_CLIENTS: dict[str | None, Any] = {}
+
+
+def s3_client(endpoint_url: str | None = None) -> Any:
+    """One boto3 S3 client per endpoint per process (creating one costs ~50 ms)."""
+    if endpoint_url not in _S3_CLIENTS:
+        import boto3
+        from botocore.config import Config
+
+        _S3_CLIENTS[endpoint_url] = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20),
+        )
+    return _S3_CLIENTS[endpoint_url]
+
+
+def _s3_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _describe_s3_error(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if response:
+        error = response.get("Error", {})
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return f"{error.get('Code', 'error')} (HTTP {status}): {error.get('Message', '')}".strip()
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def open_lake(uri: str, endpoint_url: str | None = None) -> Lake:
+    """The lake at `uri`: `s3://bucket[/prefix]` or a local folder."""
+    if uri.startswith("s3://"):
+        return S3Lake(uri, endpoint_url=endpoint_url)
+    return LocalLake(uri)
+
+

@@ -1,0 +1,125 @@
+"""AWS Lambda entry point: `flight_assets.lambda_handler.lambda_handler`.
+
+EventBridge cannot fire more often than once a minute, so one invocation makes `polls_per_invocation` polls
+(default 2) 30 s apart, stopping early when the remaining time would not fit another poll. Imports only the pure
+ingest modules: no Dagster, no pyarrow (tested), so the package stays small and cold starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from flight_assets.config import ConfigError, Settings, load_settings
+from flight_assets.ingest import Ingester, IngestResult
+
+POLL_SPACING_S = 30.0
+# A poll is given at most this long (the client's own deadline is 25 s) plus a margin to return the summary.
+POLL_BUDGET_MS = 27_000
+
+_INGESTER: Ingester | None = None  # kept across warm invocations: connection pool and OAuth token survive
+
+
+def _settings_with_secret(env: dict[str, str]) -> Settings:
+    """Settings from the environment; OpenSky credentials from Secrets Manager when OPENSKY_SECRET_ARN is set."""
+    secret_arn = env.get("OPENSKY_SECRET_ARN")
+    if secret_arn and not env.get("OPENSKY_CLIENT_ID"):
+        import boto3
+
+        payload = boto3.client("secretsmanager", endpoint_url=env.get("AWS_ENDPOINT_URL") or None).get_secret_value(
+            SecretId=secret_arn
+        )["SecretString"]
+        secret = json.loads(payload)
+        env = {**env, "OPENSKY_CLIENT_ID": secret["client_id"], "OPENSKY_CLIENT_SECRET": secret["client_secret"]}
+    return load_settings(env)
+
+
+def _ingester() -> Ingester:
+    global _INGESTER
+    if _INGESTER is None:
+        _INGESTER = Ingester(_settings_with_secret(dict(os.environ)), writer="lambda")
+    return _INGESTER
+
+
+def _log(event: str, **fields: Any) -> None:
+    # Structured JSON, one line per event: CloudWatch Logs Insights can filter on any field.
+    print(json.dumps({"event": event, **fields}, default=str), flush=True)
+
+
+def _emf(result: IngestResult, latency_ms: float) -> None:
+    """A CloudWatch Embedded Metric Format line: metrics without a PutMetricData call."""
+    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": int(result.status == "landed"),
+               "Errors": int(result.failed)}
+    units = {"States": "Count", "LatencyMs": "Milliseconds", "Landed": "Count", "Errors": "Count"}
+    if result.credits_remaining is not None:
+        metrics["CreditsRemaining"] = result.credits_remaining
+        units["CreditsRemaining"] = "Count"
+    print(json.dumps({
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [{
+                "Namespace": "FlightAssets/Ingest",
+                "Dimensions": [["Function"]],
+                "Metrics": [{"Name": name, "Unit": units[name]} for name in metrics],
+            }],
+        },
+        "Function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "flight-assets-ingest"),
+        "status": result.status,
+        **metrics,
+    }), flush=True)
+
+
+def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    event = event or {}
+    try:
+        ingester = _ingester()
+    except ConfigError as exc:
+        _log("config_error", message=str(exc))
+        raise
+    polls = int(event.get("polls_per_invocation", os.environ.get("POLLS_PER_INVOCATION", 2)))
+    spacing = float(event.get("poll_spacing_s", os.environ.get("POLL_SPACING_S", POLL_SPACING_S)))
+    results: list[IngestResult] = []
+    stopped_early = None
+    for index in range(polls):
+        if index:
+            wait = started + index * spacing - time.monotonic()
+            remaining_ms = context.get_remaining_time_in_millis() if context is not None else None
+            if remaining_ms is not None and remaining_ms - max(wait, 0) * 1000 < POLL_BUDGET_MS:
+                stopped_early = f"{remaining_ms} ms left: poll {index + 1} of {polls} would not finish"
+                _log("stopped_early", reason=stopped_early)
+                break
+            if wait > 0:
+                time.sleep(wait)
+        poll_started = time.monotonic()
+        result = ingester.poll()
+        latency_ms = (time.monotonic() - poll_started) * 1000
+        results.append(result)
+        _log("poll", poll=index + 1, status=result.status, message=result.message, key=result.key,
+             states=result.states, credits_remaining=result.credits_remaining, skip_reason=result.skip_reason,
+             timings_ms={k: round(v * 1000, 1) for k, v in result.timings_s.items()})
+        _emf(result, latency_ms)
+    summary = {
+        "status": "error" if results and all(r.failed for r in results) else
+                  ("partial" if any(r.failed for r in results) else "ok"),
+        "keys_landed": [r.key for r in results if r.status == "landed"],
+        "duplicates": [r.key for r in results if r.status == "duplicate"],
+        "states": sum(r.states or 0 for r in results if r.status in ("landed", "duplicate")),
+        "polls": [{"status": r.status, "message": r.message, "skip_reason": r.skip_reason} for r in results],
+        "skip_reason": next((r.skip_reason for r in results if r.skip_reason), None),
+        "stopped_early": stopped_early,
+        "duration_s": round(time.monotonic() - started, 3),
+    }
+    _log("summary", **summary)
+    if summary["status"] == "error":
+        # Every poll failed: raise so Lambda counts an error (alarm, on-failure destination); skips are not errors.
+        raise RuntimeError("; ".join(r.message for r in results))
+    return summary
+
+
+if __name__ == "__main__":  # local smoke run: python -m flight_assets.lambda_handler
+    print(json.dumps(lambda_handler({"polls_per_invocation": 1}, None), indent=2))
+    sys.exit(0)

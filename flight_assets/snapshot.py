@@ -1,0 +1,98 @@
+"""What one OpenSky `/states/all` body is: parsing and checking it without typing its rows.
+
+Raw bodies are stored byte-exact; this module only proves a body is a complete API response and reads the two
+facts landing needs (the snapshot's own `time` and how many states it carries). Typing happens downstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+
+class SnapshotError(ValueError):
+    """The body is not a usable `/states/all` response; the message says why and shows its first bytes."""
+
+
+@dataclass(frozen=True)
+class ParsedSnapshot:
+    time: int
+    states: int
+    # "api" for a `{"time", "states"}` object; "max_last_contact" when a bare array of rows had to be dated by
+    # its newest last_contact (the API sets `time` to exactly that), which only `flight-assets land` accepts.
+    time_source: str
+    sha8: str
+    row_lengths: tuple[int, ...]
+
+
+def body_preview(body: bytes, limit: int = 120) -> str:
+    """The first bytes of a body as a printable, one-line string for error messages."""
+    text = body[:limit].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    return repr(text + ("…" if len(body) > limit else ""))
+
+
+def sha8(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:8]
+
+
+def parse_snapshot(body: bytes, *, allow_bare_array: bool = False, status: int | None = None) -> ParsedSnapshot:
+    """Check that `body` is a complete `/states/all` response and read its `time` and state count.
+
+    `states: null` is a valid empty snapshot. Rows of any length of at least 13 are accepted as they come.
+    """
+    where = f"HTTP {status} " if status is not None else ""
+    if not body.strip():
+        raise SnapshotError(f"{where}response body is empty; expected OpenSky JSON")
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        kind = "truncated JSON" if _looks_truncated(body) else "not JSON"
+        raise SnapshotError(
+            f"{where}response body is {kind} ({exc.__class__.__name__}: {exc}); first bytes: {body_preview(body)}"
+        ) from None
+    time_source = "api"
+    if isinstance(doc, list) and allow_bare_array:
+        rows = doc
+        contacts = [r[4] for r in rows if isinstance(r, list) and len(r) > 4 and isinstance(r[4], int)]
+        if not contacts:
+            raise SnapshotError("bare array of states has no integer last_contact to date it by")
+        snapshot_time = max(contacts)
+        time_source = "max_last_contact"
+    elif isinstance(doc, dict):
+        snapshot_time = doc.get("time")
+        if not isinstance(snapshot_time, int) or isinstance(snapshot_time, bool):
+            raise SnapshotError(
+                f"{where}response has no integer 'time' field (got {snapshot_time!r}); first bytes: {body_preview(body)}"
+            )
+        if "states" not in doc:
+            raise SnapshotError(f"{where}response has no 'states' field; first bytes: {body_preview(body)}")
+        rows = doc["states"] if doc["states"] is not None else []
+    else:
+        hint = " (a bare array of rows: use `flight-assets land`, which dates it by max(last_contact))" if isinstance(doc, list) else ""
+        raise SnapshotError(
+            f"{where}response is a JSON {type(doc).__name__}, not an object with 'time' and 'states'{hint}; "
+            f"first bytes: {body_preview(body)}"
+        )
+    if not isinstance(rows, list):
+        raise SnapshotError(f"{where}'states' is a {type(rows).__name__}, expected a list or null")
+    lengths: set[int] = set()
+    for index, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise SnapshotError(f"{where}state #{index} is a {type(row).__name__}, expected a list of fields")
+        lengths.add(len(row))
+    if lengths and min(lengths) < 13:
+        raise SnapshotError(f"{where}a state row has {min(lengths)} fields; OpenSky rows have at least 13")
+    return ParsedSnapshot(
+        time=snapshot_time,
+        states=len(rows),
+        time_source=time_source,
+        sha8=sha8(body),
+        row_lengths=tuple(sorted(lengths)),
+    )
+
+
+def _looks_truncated(body: bytes) -> bool:
+    stripped = body.strip()
+    return stripped[:1] in (b"{", b"[") and stripped[-1:] not in (b"}", b"]")

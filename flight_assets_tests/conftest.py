@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from flight_assets.lake import Lake, LocalLake, S3Lake
+from flight_assets_tests.servers import MotoServer, S3FaultProxy
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def opensky_data_dir() -> Path:
+    """The shared recorded OpenSky responses: FLIGHT_OPENSKY_DATA, else ../shared/data/opensky beside the repo."""
+    configured = os.environ.get("FLIGHT_OPENSKY_DATA")
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "opensky"
+
+
+@pytest.fixture(scope="session")
+def opensky_data() -> Path:
+    path = opensky_data_dir()
+    if not (path / "states_global_20250830T181803Z.json").exists():
+        pytest.skip(f"recorded OpenSky data not found at {path} (set FLIGHT_OPENSKY_DATA to its folder)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own OpenSky credentials or lake; AWS points nowhere real."""
+    for name in list(os.environ):
+        if name.startswith(("OPENSKY_", "FLIGHT_")) or name == "AWS_ENDPOINT_URL":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: MotoServer) -> str:
+    name = f"lake-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_lake(moto_server: MotoServer, s3_bucket: str) -> S3Lake:
+    return S3Lake(f"s3://{s3_bucket}/lake", endpoint_url=moto_server.url)
+
+
+@pytest.fixture
+def s3_proxy(moto_server: MotoServer) -> Iterator[S3FaultProxy]:
+    proxy = S3FaultProxy(moto_server.port).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
+    """Each lake test runs against a local folder and against S3 on moto's server."""
+    if request.param == "local":
+        return LocalLake(tmp_path / "lake")
+    return request.getfixturevalue("s3_lake")

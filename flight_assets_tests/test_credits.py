@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from flight_assets.cli import main
+from flight_assets.credit_budget import CreditGovernor
+from flight_assets.credits import call_cost, parse_bbox, plan_cadence
+from flight_assets.lake import Lake
+
+DC_BOX = (38.25469, -77.96168, 39.51589, -76.17943)  # 2.25 sq°
+
+
+@pytest.mark.parametrize(
+    ("bbox", "cost"),
+    [(None, 4), (DC_BOX, 1), ((0, 0, 5, 5), 1), ((0, 0, 5, 5.1), 2), ((0, 0, 10, 10), 2), ((0, 0, 20, 20), 3),
+     ((0, 0, 20, 20.1), 4)],
+)
+def test_call_cost_follows_box_area(bbox: tuple[float, float, float, float] | None, cost: int) -> None:
+    assert call_cost(bbox) == cost
+
+
+def test_plans_match_opensky_arithmetic() -> None:
+    # Anonymous global: 400 / 4 = 100 calls a day, one every 864 s.
+    anonymous = plan_cadence("anonymous")
+    assert (anonymous.calls_per_day, anonymous.interval_s, anonymous.allows_30s) == (100, 864, False)
+    assert anonymous.credits_per_day_at_30s == 11_520
+    # Standard: 4,000 credits; a 1-credit box fits 30 s (2,880 calls), the globe needs 87 s.
+    assert plan_cadence("standard", DC_BOX).interval_s == 30
+    assert plan_cadence("standard").interval_s == 87
+    assert plan_cadence("standard").max_area_for_30s == 25
+    assert plan_cadence("feeder", (0, 0, 10, 10)).interval_s == 30
+    assert plan_cadence("feeder").interval_s == 44
+    licensed = plan_cadence("licensed")
+    assert licensed.interval_s == 30 and licensed.allows_30s
+
+
+def test_parse_bbox_rejects_nonsense() -> None:
+    assert parse_bbox("38.2,-77.9,39.5,-76.1") == (38.2, -77.9, 39.5, -76.1)
+    for bad in ("1,2,3", "a,b,c,d", "50,0,40,10", "0,0,91,10"):
+        with pytest.raises(ValueError):
+            parse_bbox(bad)
+
+
+def test_credits_command_prints_what_fits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["credits", "--tier", "standard", "--bbox", "38.25,-77.96,39.52,-76.18"]) == 0
+    out = capsys.readouterr().out
+    assert "one poll every 30 s" in out and "2,880" in out and "boxes up to 25 sq° allow 30 s" in out
+    assert main(["credits", "--tier", "anonymous"]) == 0
+    out = capsys.readouterr().out
+    assert "864 s" in out and "11,520" in out and "no box size allows 30 s" in out
+    assert main(["credits", "--bbox", "1,2"]) == 1
+    assert "lamin,lomin,lamax,lomax" in capsys.readouterr().err
+
+
+def test_governor_paces_polls_to_the_cadence(lake: Lake) -> None:
+    governor = CreditGovernor(lake, "anonymous", DC_BOX)  # 1 credit a call: one poll every 216 s
+    t0 = 1_756_577_883.0
+    assert governor.claim(t0).allowed
+    skipped = governor.claim(t0 + 30)
+    assert not skipped.allowed and skipped.reason == "cadence" and skipped.next_poll_at == t0 + 216
+    assert governor.claim(t0 + 216).allowed
+    state = governor.state()
+    assert state and state["credits_used"] == 2 and state["last_skip"]["reason"] == "cadence"
+
+
+def test_governor_prefers_opensky_balance_and_stops_at_zero(lake: Lake) -> None:
+    governor = CreditGovernor(lake, "licensed")  # 30-s cadence, 4 credits a global call
+    t0 = 1_756_577_883.0
+    assert governor.claim(t0).allowed
+    governor.record_response(credits_remaining=5, status=200, now=t0 + 1)
+    assert governor.claim(t0 + 30).allowed  # 5 left >= 4
+    refused = governor.claim(t0 + 60)  # 1 left < 4
+    assert not refused.allowed and refused.reason == "budget_exhausted" and refused.estimated_remaining == 1
+    # The hourly window renews: polling resumes.
+    assert governor.claim(t0 + 3_600).allowed
+
+
+def test_governor_pause_after_429_is_shared(lake: Lake) -> None:
+    t0 = 1_756_577_883.0
+    CreditGovernor(lake, "standard").record_rate_limited(resume_at=t0 + 61_200, credits_remaining=0, now=t0)
+    other = CreditGovernor(lake, "standard")  # another ingester, same lake
+    decision = other.claim(t0 + 3_600)
+    assert not decision.allowed and decision.reason == "rate_limited" and "57,600 s left" in decision.message
+    assert other.claim(t0 + 61_200).allowed
+
+
+def test_concurrent_claims_spend_one_slot(lake: Lake) -> None:
+    t0 = 1_756_577_883.0
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def claim() -> None:
+        governor = CreditGovernor(lake, "standard", DC_BOX)
+        barrier.wait()
+        results.append(governor.claim(t0).allowed)
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert CreditGovernor(lake, "standard", DC_BOX).state()["credits_used"] == 1  # type: ignore[index]

@@ -1,0 +1,102 @@
+"""The Dagster side of ingestion against a real DagsterInstance, fake-opensky and a real lake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from flight_assets.credit_budget import CreditGovernor
+from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
+from flight_assets.definitions import defs
+from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets.ingest import land_recorded
+from flight_assets.lake import LocalLake
+
+GLOBAL = "states_global_20250830T181803Z.json"
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, opensky_data: Path) -> Iterator[LocalLake]:
+    with FakeOpenSky(FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)], credits=1_000)) as server:
+        monkeypatch.setenv("OPENSKY_API_URL", server.api_url)
+        monkeypatch.setenv("FLIGHT_LAKE", str(tmp_path / "lake"))
+        yield LocalLake(tmp_path / "lake")
+
+
+def raw_materializations(instance: dg.DagsterInstance) -> list[dg.AssetMaterialization]:
+    records = instance.fetch_materializations(dg.AssetKey("raw_snapshots"), limit=100).records
+    return [r.asset_materialization for r in records if r.asset_materialization]
+
+
+def test_ingest_job_lands_and_reports_the_partition(instance: dg.DagsterInstance, local_env: LocalLake) -> None:
+    result = defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance)
+    assert result.success
+    [materialization] = raw_materializations(instance)
+    assert materialization.partition == "2025-08-30-18:00"
+    meta = materialization.metadata
+    assert meta["states"].value == 10_578 and meta["snapshots_in_hour"].value == 1
+    assert meta["writer"].value == "dagster" and meta["bytes_in_hour"].value > 300_000
+    assert [o.key for o in local_env.list("raw/")] == [meta["key"].value]
+    # A second run inside the same cadence slot is a skip, not a failure, and reports nothing new.
+    again = defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance)
+    assert again.success and len(raw_materializations(instance)) == 1
+
+
+def test_ingest_job_fails_with_the_reason(instance: dg.DagsterInstance, local_env: LocalLake,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSKY_API_URL", "http://127.0.0.1:9/api")  # nothing listens on the discard port
+    result = defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert failure is not None and "could not get a response" in (failure.description or "")
+
+
+def test_poll_sensor_requests_one_run_per_slot_and_respects_the_governor(
+    instance: dg.DagsterInstance, local_env: LocalLake
+) -> None:
+    assert poll_run_key(1_756_577_880.0) == poll_run_key(1_756_577_909.9) == "poll-1756577880"
+    assert poll_run_key(1_756_577_910.0) == "poll-1756577910"
+    request = opensky_poll_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(request, dg.RunRequest) and request.run_key and request.run_key.startswith("poll-")
+    CreditGovernor(local_env, "anonymous").claim()  # someone just polled: the next slot is 864 s away
+    skipped = opensky_poll_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(skipped, dg.SkipReason) and "next poll due" in (skipped.skip_message or "")
+
+
+def test_landing_sensor_reports_snapshots_written_outside_dagster(
+    instance: dg.DagsterInstance, local_env: LocalLake, opensky_data: Path
+) -> None:
+    list(land_recorded(local_env, [opensky_data / GLOBAL, opensky_data / "states_small_20180213.json"]))
+    context = dg.build_sensor_context(instance=instance)
+    result = raw_landing_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    events = {e.partition: e for e in result.asset_events}
+    assert set(events) == {"2025-08-30-18:00", "2018-02-13-20:00"}
+    assert events["2025-08-30-18:00"].metadata["states"].value == 10_578
+    assert events["2025-08-30-18:00"].metadata["snapshots_in_hour"].value == 1
+    # Nothing new: a skip, and the cursor moves on.
+    second = raw_landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert isinstance(second, dg.SensorResult) and not second.asset_events
+    # A late snapshot in a recent hour that sorts before the newest key is still found.
+    body = b'{"time": 1756577000, "states": null}'
+    late = local_env.root.parent / "late.json"
+    late.write_bytes(body)
+    list(land_recorded(local_env, [late]))
+    third = raw_landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert isinstance(third, dg.SensorResult)
+    assert [(e.partition, e.metadata["new_snapshots"].value) for e in third.asset_events] == [("2025-08-30-18:00", 1)]
+
+
+def test_landing_sensor_skips_what_the_poll_job_reported(instance: dg.DagsterInstance, local_env: LocalLake) -> None:
+    assert defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance).success
+    result = raw_landing_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.SensorResult) and not result.asset_events

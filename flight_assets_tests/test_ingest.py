@@ -1,0 +1,227 @@
+"""The ingest path end to end: fake-opensky on loopback → client → governor → raw landing (local and moto S3)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flight_assets.config import load_settings
+from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets.ingest import Ingester, land_recorded, land_snapshot
+from flight_assets.lake import Lake, LakeError, LocalLake, S3Lake
+from flight_assets.layout import parse_raw_key
+from flight_assets.opensky import OpenSkyClient
+from flight_assets.recorded import iter_recorded_bodies
+from flight_assets.snapshot import parse_snapshot
+from flight_assets_tests.servers import S3FaultProxy
+
+GLOBAL = "states_global_20250830T181803Z.json"
+
+
+@pytest.fixture
+def fake(opensky_data: Path) -> Iterator[FakeOpenSky]:
+    with FakeOpenSky(FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)], tier="licensed",
+                                       credits=100_000)) as server:
+        yield server
+
+
+def make_ingester(fake: FakeOpenSky, lake: Lake, **env: str) -> Ingester:
+    settings = load_settings({"OPENSKY_API_URL": fake.api_url, "OPENSKY_TOKEN_URL": fake.token_url,
+                              "FLIGHT_LAKE": lake.uri, **env})
+    # Short timeouts and backoff keep the fault tests fast; the logic is the production one.
+    client = OpenSkyClient.from_settings(settings, read_timeout_s=1.0, backoff_base_s=0.05, deadline_s=8.0)
+    return Ingester(settings, lake=lake, client=client, writer="test")
+
+
+def raw_objects(lake: Lake) -> list[str]:
+    return [obj.key for obj in lake.list("raw/") if parse_raw_key(obj.key)]
+
+
+def test_every_recorded_file_lands_byte_exact_and_round_trips(opensky_data: Path, lake: Lake) -> None:
+    expected: dict[str, bytes] = {}
+    for _name, body in iter_recorded_bodies([opensky_data]):
+        parsed = parse_snapshot(body, allow_bare_array=True)
+        expected.setdefault(f"{parsed.time}_{parsed.sha8}", body)
+    results = list(land_recorded(lake, [opensky_data]))
+    assert all(r.error is None for r in results), [r.error for r in results if r.error]
+    keys = raw_objects(lake)
+    # One object per distinct body; the DC capture repeats identical bodies and repeats `time` with new bodies.
+    assert len(keys) == len(expected)
+    for key in keys:
+        time_, sha8 = parse_raw_key(key)  # type: ignore[misc]
+        assert gzip.decompress(lake.get(key)) == expected[f"{time_}_{sha8}"]
+        assert key.startswith(time.strftime("raw/states/year=%Y/month=%m/day=%d/hour=%H/", time.gmtime(time_)))
+    dc_times = [parse_raw_key(k)[0] for k in keys if k.split("/")[2] == "year=2023"]  # type: ignore[index]
+    assert len(dc_times) > len(set(dc_times)), "same time with a different body must keep both objects"
+    # The bare array is dated by its newest last_contact; metadata says so.
+    bare = json.loads((opensky_data / "states_netherlands_bare_array.json").read_bytes())
+    bare_time = max(row[4] for row in bare)
+    bare_key = next(k for k in keys if parse_raw_key(k)[0] == bare_time)  # type: ignore[index]
+    assert lake.head(bare_key)["time-source"] == "max_last_contact"  # type: ignore[index]
+    # Landing again changes nothing.
+    again = list(land_recorded(lake, [opensky_data]))
+    assert not any(r.result and r.result.created for r in again) and raw_objects(lake) == keys
+
+
+def test_poll_lands_the_body_byte_exact_with_metadata(fake: FakeOpenSky, lake: Lake, opensky_data: Path) -> None:
+    result = make_ingester(fake, lake).poll()
+    assert result.status == "landed", result.message
+    assert result.key == "raw/states/year=2025/month=08/day=30/hour=18/1756577883_" + result.key[-16:]
+    assert result.partition_key == "2025-08-30-18:00" and result.states == 10_578
+    assert gzip.decompress(lake.get(result.key)) == (opensky_data / GLOBAL).read_bytes()
+    meta = lake.head(result.key)
+    assert meta is not None
+    assert meta["http-status"] == "200" and meta["states"] == "10578" and meta["writer"] == "test"
+    assert meta["source-url"] == f"{fake.api_url}/states/all" and int(meta["credits-remaining"]) == 100_000 - 4
+    assert "fetched-at" in meta
+
+
+def test_oauth_token_is_used_refreshed_and_kept_secret(opensky_data: Path, tmp_path: Path) -> None:
+    config = FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)], client_id="me", client_secret="s3cr3t",
+                               tier="licensed")
+    with FakeOpenSky(config) as server:
+        lake = LocalLake(tmp_path / "lake")
+        ingester = make_ingester(server, lake, OPENSKY_CLIENT_ID="me", OPENSKY_CLIENT_SECRET="s3cr3t",
+                                 OPENSKY_TIER="licensed")
+        t0 = time.time()
+        assert ingester.poll(now=t0).status == "landed"
+        assert server.credits_remaining("me") == 14_400 - 4  # billed to the client, not anonymous
+        server.expire_tokens()  # the cached token is now refused with 401: one refresh and retry
+        second = ingester.poll(now=t0 + 30)
+        assert second.status in ("landed", "duplicate"), second.message
+        assert server.requests_served == 3  # first, the 401, the retry
+        stored = b"".join(p.read_bytes() for p in (tmp_path / "lake").rglob("*") if p.is_file())
+        assert b"s3cr3t" not in stored
+
+
+def test_bad_client_secret_is_a_clear_error(opensky_data: Path, tmp_path: Path) -> None:
+    config = FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)], client_id="me", client_secret="right")
+    with FakeOpenSky(config) as server:
+        result = make_ingester(server, LocalLake(tmp_path), OPENSKY_CLIENT_ID="me",
+                               OPENSKY_CLIENT_SECRET="wrong").poll()
+    assert result.failed and "OPENSKY_CLIENT_ID and OPENSKY_CLIENT_SECRET" in result.message
+    assert "wrong" not in result.message
+
+
+def test_429_pauses_every_ingester_without_calling_the_server(fake: FakeOpenSky, lake: Lake) -> None:
+    fake.enqueue({"kind": "429", "retry_after": 61_200})  # 17 hours
+    t0 = time.time()
+    first = make_ingester(fake, lake).poll(now=t0)
+    assert first.status == "rate_limited" and "61,200 s" in first.message and "17.0 h" in first.message
+    served = fake.requests_served
+    for later in (30, 3_600, 61_000):
+        skipped = make_ingester(fake, lake).poll(now=t0 + later)  # a fresh ingester: the pause is in the lake
+        assert skipped.status == "rate_limited" and skipped.skip_reason == "rate_limited"
+    assert fake.requests_served == served
+    resumed = make_ingester(fake, lake).poll(now=t0 + 61_201)
+    assert resumed.status == "landed" and fake.requests_served == served + 1
+
+
+@pytest.mark.parametrize("faults", [[{"status": 500}, {"status": 503}], [{"kind": "reset"}],
+                                    [{"kind": "delay", "seconds": 2.5}]], ids=["5xx", "reset", "timeout"])
+def test_transient_failures_are_retried(fake: FakeOpenSky, tmp_path: Path, faults: list[dict[str, object]]) -> None:
+    fake.enqueue(*faults)
+    result = make_ingester(fake, LocalLake(tmp_path)).poll()
+    assert result.status == "landed", result.message
+    assert fake.requests_served == len(faults) + 1
+
+
+def test_persistent_5xx_gives_up_within_the_deadline(fake: FakeOpenSky, tmp_path: Path) -> None:
+    fake.enqueue(*[{"status": 503}] * 10)
+    started = time.monotonic()
+    result = make_ingester(fake, LocalLake(tmp_path)).poll()
+    assert result.failed and "HTTP 503" in result.message and "4 attempts" in result.message
+    assert time.monotonic() - started < 8
+    assert raw_objects(LocalLake(tmp_path)) == []
+
+
+@pytest.mark.parametrize(("fault", "words"), [
+    ({"kind": "truncate"}, "truncated JSON"),
+    ({"kind": "html"}, "not JSON"),
+    ({"kind": "body", "body": "Too many requests"}, "not JSON"),
+    ({"kind": "body", "body": "[]"}, "not an object with 'time' and 'states'"),
+])
+def test_bad_bodies_are_clear_errors_and_land_nothing(
+    fake: FakeOpenSky, tmp_path: Path, fault: dict[str, object], words: str
+) -> None:
+    fake.enqueue(fault)
+    lake = LocalLake(tmp_path)
+    result = make_ingester(fake, lake).poll()
+    assert result.failed and words in result.message and "HTTP 200" in result.message
+    assert "first bytes" in result.message or "'time'" in result.message
+    assert raw_objects(lake) == []
+    assert fake.requests_served == 1  # a bad 200 cost credits already: not retried, the next poll tries
+
+
+@pytest.mark.parametrize("row_length", [13, 17, 18, 19])
+def test_rows_of_any_known_length_land_as_they_came(fake: FakeOpenSky, lake: Lake, row_length: int) -> None:
+    row = ["3c6444", "DLH9LF  ", "Germany", 1756577880, 1756577881, 8.5, 50.0, 11000, False, 230.1, 91.0, 0,
+           None, 11200.5, "1000", False, 0, 3, "x"][:row_length]
+    body = json.dumps({"time": 1756577881, "states": [row, row[:]]}).encode()
+    fake.enqueue({"kind": "body", "body": body.decode()})
+    result = make_ingester(fake, lake).poll()
+    assert result.status == "landed" and result.states == 2
+    assert gzip.decompress(lake.get(result.key)) == body  # type: ignore[arg-type]
+
+
+def test_states_null_is_an_empty_snapshot(fake: FakeOpenSky, lake: Lake) -> None:
+    fake.enqueue({"kind": "body", "body": '{"time": 1756577900, "states": null}'})
+    result = make_ingester(fake, lake).poll()
+    assert result.status == "landed" and result.states == 0
+    assert gzip.decompress(lake.get(result.key)) == b'{"time": 1756577900, "states": null}'  # type: ignore[arg-type]
+
+
+def test_redirects_are_followed(fake: FakeOpenSky, tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path)
+    ingester = make_ingester(fake, lake, OPENSKY_API_URL=fake.api_url.replace("/api", "/redirect/api"))
+    result = ingester.poll()
+    assert result.status == "landed", result.message
+
+
+def test_concurrent_landings_of_one_body_make_one_object(lake: Lake, opensky_data: Path) -> None:
+    body = (opensky_data / GLOBAL).read_bytes()
+    parsed = parse_snapshot(body)
+    barrier = threading.Barrier(4)
+    created: list[bool] = []
+
+    def land() -> None:
+        barrier.wait()
+        created.append(land_snapshot(lake, body, parsed, {"writer": "test"}).created)
+
+    threads = [threading.Thread(target=land) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(created) == [False, False, False, True]
+    assert len(raw_objects(lake)) == 1
+    assert [p for p in lake.list("raw/") if "tmp" in p.key] == []  # no temp files left behind
+
+
+def test_s3_put_failure_is_clear_lands_nothing_and_next_poll_succeeds(
+    fake: FakeOpenSky, s3_bucket: str, s3_proxy: S3FaultProxy, moto_server: object
+) -> None:
+    lake = S3Lake(f"s3://{s3_bucket}/lake", endpoint_url=s3_proxy.url)
+    ingester = make_ingester(fake, lake)
+    s3_proxy.fail_next(1, lambda method, path: method == "PUT" and "/raw/" in path)
+    t0 = time.time()
+    failed = ingester.poll(now=t0)
+    assert failed.failed and s3_proxy.failed
+    assert "could not land it" in failed.message and "AccessDenied (HTTP 403)" in failed.message
+    assert f"s3://{s3_bucket}/lake/raw/states/year=2025" in failed.message
+    assert raw_objects(lake) == []
+    retried = ingester.poll(now=t0 + 864)  # the failed poll spent its credits: the next slot (anonymous: 864 s)
+    assert retried.status == "landed" and raw_objects(lake) == [retried.key]
+
+
+def test_s3_errors_name_the_object(s3_proxy: S3FaultProxy, s3_bucket: str) -> None:
+    lake = S3Lake(f"s3://{s3_bucket}", endpoint_url=s3_proxy.url)
+    s3_proxy.fail_next(1, lambda method, path: method == "GET")
+    with pytest.raises(LakeError, match=rf"S3 GET of s3://{s3_bucket}/x.json failed: AccessDenied"):
+        lake.get("x.json")

@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 
 from flight_assets.credit_budget import CreditGovernor
-from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
 from flight_assets.definitions import defs
+from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets.ingest import land_recorded
 from flight_assets.lake import LocalLake

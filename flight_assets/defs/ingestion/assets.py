@@ -17,5 +17,4 @@ raw_snapshots = dg.AssetSpec(
         "ingest Lambda or the local poll job, reported here by the poll job and raw_landing_sensor."
     ),
     kinds={"json", "s3"},
-    owners=[],
 )

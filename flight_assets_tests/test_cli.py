@@ -1,0 +1,71 @@
+"""The `flight-assets` command as a user runs it: a subprocess, real servers, exit codes and sentences."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+
+GLOBAL = "states_global_20250830T181803Z.json"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flight_assets.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_land_prints_counts_and_warns_about_old_snapshots(opensky_data: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    result = run_cli("land", str(opensky_data / GLOBAL), str(opensky_data / "states_legacy13_20170108T200040Z.json"),
+                     env={"FLIGHT_LAKE": str(lake)})
+    assert result.returncode == 0, result.stderr
+    assert "2 landed, 0 already there, 0 rejected, 12,617 states" in result.stdout
+    assert "1 snapshot(s) are dated before FLIGHT_PARTITIONS_START" in result.stderr
+    again = run_cli("land", str(opensky_data / GLOBAL), env={"FLIGHT_LAKE": str(lake)})
+    assert "0 landed, 1 already there" in again.stdout
+
+
+def test_land_rejects_what_is_not_a_response(tmp_path: Path) -> None:
+    bad = tmp_path / "page.json"
+    bad.write_text("<html><body>502 Bad Gateway</body></html>")
+    result = run_cli("land", str(bad), env={"FLIGHT_LAKE": str(tmp_path / "lake")})
+    assert result.returncode == 1 and "rejected" in result.stderr and "not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = run_cli("land", str(tmp_path / "nope.json"), env={"FLIGHT_LAKE": str(tmp_path / "lake")})
+    assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+
+
+def test_ingest_once_against_a_fake_opensky_process(opensky_data: Path, tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flight_assets.cli", "fake-opensky", "--replay", str(opensky_data / GLOBAL)],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        line = server.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("fake-opensky listening on http://127.0.0.1:")
+        api_url = line.split()[-1]
+        lake = tmp_path / "lake"
+        env = {"OPENSKY_API_URL": api_url, "FLIGHT_LAKE": str(lake)}
+        first = run_cli("ingest", "--once", env=env)
+        assert first.returncode == 0 and "landed: landed 10,578 states at raw/states/year=2025" in first.stdout
+        [landed] = list(lake.rglob("*.json.gz"))
+        assert gzip.decompress(landed.read_bytes()) == (opensky_data / GLOBAL).read_bytes()
+        second = run_cli("ingest", "--once", env=env)  # anonymous: next poll in 864 s
+        assert second.returncode == 0 and "skipped: next poll due" in second.stdout
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+
+
+def test_ingest_failure_exits_non_zero_with_a_sentence(tmp_path: Path) -> None:
+    with FakeOpenSky(FakeOpenSkyConfig(simulate=10)) as server:
+        server.enqueue({"kind": "html"})
+        result = run_cli("ingest", "--once", env={"OPENSKY_API_URL": server.api_url,
+                                                   "FLIGHT_LAKE": str(tmp_path / "lake")})
+    assert result.returncode == 1 and "error: unusable response" in result.stdout
+    assert "Traceback" not in result.stderr

@@ -123,13 +123,20 @@ class CreditGovernor:
         assert decision is not None
         return decision
 
-    def record_response(self, credits_remaining: int | None, status: int, now: float | None = None) -> None:
-        """After a call: take OpenSky's own balance when it sent one."""
+    def record_response(
+        self, credits_remaining: int | None, status: int | None, now: float | None = None
+    ) -> None:
+        """After a call: take OpenSky's own balance when it sent one. `status` None means no HTTP answer came
+        back at all (connection refused, timeouts), so the call cost nothing and its reserved credits return."""
         now = time.time() if now is None else now
 
         def update(state: dict[str, Any] | None) -> dict[str, Any]:
             state = self._fresh(state, now)
             state["last_status"] = status
+            if status is None:
+                cost = self.plan.cost_per_call
+                state["credits_used"] = max(0, int(state.get("credits_used", 0)) - cost)
+                state["credits_used_since_report"] = max(0, int(state.get("credits_used_since_report", 0)) - cost)
             if credits_remaining is not None:
                 state.update(remaining_reported=credits_remaining, remaining_reported_at=now,
                              credits_used_since_report=0)

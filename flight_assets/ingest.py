@@ -133,11 +133,11 @@ class Ingester:
                 timings_s={"governor": claimed - started, "fetch": time.perf_counter() - claimed},
             )
         except OpenSkyError as exc:
-            self._record(self.client.last_credits_remaining, getattr(exc, "status", None) or 0)
+            self._record(self.client.last_credits_remaining, getattr(exc, "status", None))
             return IngestResult("error", str(exc), timings_s={"fetch": time.perf_counter() - claimed})
         return self._land_fetched(fetched, claimed - started)
 
-    def _record(self, credits_remaining: int | None, status: int) -> None:
+    def _record(self, credits_remaining: int | None, status: int | None) -> None:
         # The balance is refreshed by the next response; losing one update costs nothing.
         with contextlib.suppress(LakeError):
             self.governor.record_response(credits_remaining, status)

@@ -39,7 +39,7 @@ class OpenSkyAuthError(OpenSkyHTTPError):
     """The token endpoint refused the client credentials, or the API refused a fresh token."""
 
 
-class OpenSkyBadBody(OpenSkyError):
+class OpenSkyBadBody(OpenSkyHTTPError):
     """A 200 answer whose body is not a complete `/states/all` response (HTML page, truncated JSON, …)."""
 
 
@@ -237,7 +237,7 @@ class OpenSkyClient:
             try:
                 parsed = parse_snapshot(body, status=status)
             except SnapshotError as exc:
-                raise OpenSkyBadBody(f"unusable response from {url}: {exc}") from None
+                raise OpenSkyBadBody(f"unusable response from {url}: {exc}", status) from None
             return FetchedSnapshot(
                 body=body,
                 parsed=parsed,

@@ -103,3 +103,14 @@ def test_concurrent_claims_spend_one_slot(lake: Lake) -> None:
         thread.join()
     assert sorted(results) == [False, False, False, True]
     assert CreditGovernor(lake, "standard", DC_BOX).state()["credits_used"] == 1  # type: ignore[index]
+
+
+def test_a_call_that_got_no_answer_costs_nothing(lake: Lake) -> None:
+    governor = CreditGovernor(lake, "standard")
+    t0 = 1_756_577_883.0
+    assert governor.claim(t0).allowed
+    governor.record_response(credits_remaining=None, status=None, now=t0 + 1)  # connection refused
+    assert governor.state()["credits_used"] == 0  # type: ignore[index]
+    assert governor.claim(t0 + 87).allowed
+    governor.record_response(credits_remaining=None, status=200, now=t0 + 88)  # a bad body still cost credits
+    assert governor.state()["credits_used"] == 4  # type: ignore[index]

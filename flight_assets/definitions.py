@@ -1,10 +1,10 @@
 """The code location: assembles each domain's definitions under defs/. Nothing else lives here."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from flight_assets.defs import resources
 from flight_assets.defs.ingestion import definitions as ingestion
+from flight_assets.defs.operations import definitions as operations
+from flight_assets.defs.states import definitions as states
 
-defs = dg.Definitions.merge(resources.defs, ingestion.defs)
+defs = dg.Definitions.merge(resources.defs, ingestion.defs, states.defs, operations.defs)

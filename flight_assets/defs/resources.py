@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
 from flight_assets.config import Settings, load_settings
 from flight_assets.ingest import Ingester
@@ -37,4 +38,11 @@ class OpenSkyResource(dg.ConfigurableResource):
         return Ingester(lake.settings(), writer=writer)
 
 
-defs = dg.Definitions(resources={"lake": FlightLakeResource(), "opensky": OpenSkyResource()})
+defs = dg.Definitions(
+    resources={
+        "lake": FlightLakeResource(),
+        "opensky": OpenSkyResource(),
+        # In-memory: the aggregation reads one hour of validated rows handed over as Arrow, nothing persists.
+        "duckdb": DuckDBResource(database=":memory:"),
+    }
+)

@@ -1,0 +1,46 @@
+"""Real data for the hourly tests: the recorded global snapshot re-timed into chosen hours and landed through
+the ingestion code path (land_snapshot), so tests exercise exactly what production lands."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from flight_assets.ingest import land_snapshot
+from flight_assets.lake import Lake
+from flight_assets.snapshot import parse_snapshot
+
+GLOBAL = "states_global_20250830T181803Z.json"
+GLOBAL_TIME = 1_756_577_883
+
+
+def retimed_body(doc: dict[str, Any], snapshot_time: int) -> bytes:
+    """The recorded snapshot moved to `snapshot_time`: times shifted, aircraft advanced by dead reckoning."""
+    dt = snapshot_time - doc["time"]
+    rows = []
+    for row in doc["states"]:
+        row = list(row)
+        for index in (3, 4):  # time_position, last_contact
+            if isinstance(row[index], int):
+                row[index] += dt
+        lon, lat, velocity, track = row[5], row[6], row[9], row[10]
+        if None not in (lon, lat, velocity, track) and not row[8]:
+            distance_deg = velocity * dt / 111_320
+            lat = max(-89.9, min(89.9, lat + distance_deg * math.cos(math.radians(track))))
+            lon = ((lon + distance_deg * math.sin(math.radians(track)) + 180) % 360) - 180
+            row[5], row[6] = round(lon, 4), round(lat, 4)
+        rows.append(row)
+    return json.dumps({"time": snapshot_time, "states": rows}, separators=(",", ":")).encode()
+
+
+def land_bodies(lake: Lake, bodies: list[bytes]) -> list[str]:
+    keys = []
+    for body in bodies:
+        keys.append(land_snapshot(lake, body, parse_snapshot(body), {"writer": "test"}).key)
+    return keys
+
+
+def load_global(data_dir: Path) -> dict[str, Any]:
+    return json.loads((data_dir / GLOBAL).read_bytes())

@@ -1,0 +1,213 @@
+"""validated_states and country_aggregates through a real DagsterInstance, on real data landed like production."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from flight_assets.definitions import defs
+from flight_assets.defs.states.schedules import hourly_states_schedule
+from flight_assets.defs.states.sensors import late_snapshot_sensor
+from flight_assets.hourly_tables import partition_key_path
+from flight_assets.lake import LocalLake
+from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
+from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body
+
+HOUR = "2025-08-30-18:00"
+HOUR_START = 1_756_576_800
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
+    monkeypatch.setenv("FLIGHT_LAKE", str(tmp_path / "lake"))
+    return LocalLake(tmp_path / "lake")
+
+
+@pytest.fixture(scope="module")
+def global_doc(opensky_data: Path) -> dict[str, Any]:
+    return load_global(opensky_data)
+
+
+def run_hours(instance: dg.DagsterInstance, first: str, last: str | None = None) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def("hourly_states_job")
+    if last is None:
+        return job.execute_in_process(instance=instance, partition_key=first, raise_on_error=False)
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str, str], dg.AssetCheckEvaluation]:
+    return {
+        (e.asset_key.to_user_string(), e.check_name, e.partition or ""): e
+        for e in (event.event_specific_data for event in result.all_events
+                  if event.event_type_value == "ASSET_CHECK_EVALUATION")
+    }
+
+
+def materializations(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, dg.AssetMaterialization]:
+    return {m.partition: m for m in result.asset_materializations_for_node(asset) if m.partition}
+
+
+BAD_ROWS = [
+    ["XYZ123", "BAD1    ", "Nowhere", HOUR_START + 100, HOUR_START + 100, 1.0, 2.0, 100, False, 10, 10, 0, None,
+     100, None, False, 0],  # bad icao24
+    ["abc123", "BAD2    ", "Nowhere", HOUR_START + 100, HOUR_START + 100, 1.0, 95.0, 100, False, 10, 10, 0, None,
+     100, None, False, 0],  # latitude out of range
+    ["abc124", "BAD3    ", "Nowhere", HOUR_START + 100, None, 1.0, 2.0, 100, False, 10, 10, 0, None, 100, None,
+     False, 0],  # no last_contact
+    ["abc125", "BAD4    ", "Nowhere", HOUR_START + 100, HOUR_START + 100, 1.0, 2.0, 100, False, 10, 10, 0, None,
+     100, None, False, 9],  # unknown position_source
+]
+
+
+def test_hour_validates_aggregates_and_reports(instance: dg.DagsterInstance, lake: LocalLake,
+                                               global_doc: dict[str, Any]) -> None:
+    # One snapshot per 864-s slot that the anonymous tier's governor plans: 3 real, 1 crafted, 1 real.
+    bodies = [retimed_body(global_doc, HOUR_START + 60 + 864 * i) for i in (0, 1, 2)]
+    bodies.append(retimed_body(global_doc, HOUR_START + 3500))
+    bodies.append(json.dumps({"time": HOUR_START + 3000, "states": BAD_ROWS + [global_doc["states"][0]] * 2})
+                  .encode())
+    land_bodies(lake, bodies)
+    result = run_hours(instance, HOUR)
+    assert result.success
+    validated = pq.read_table(lake.root / partition_key_path(VALIDATED_STATES_PREFIX, HOUR))
+    quarantine = pq.read_table(lake.root / partition_key_path(QUARANTINE_STATES_PREFIX, HOUR))
+    assert validated.num_rows == 4 * 10_578 + 1
+    reasons = sorted(quarantine["reason"].to_pylist())
+    assert len(reasons) == 5 and "duplicate_state" in " ".join(reasons)  # the repeated row after the first
+    assert all(json.loads(raw)[0] for raw in quarantine["raw_row"].to_pylist())  # the original row is kept
+    meta = materializations(result, "validated_states")[HOUR].metadata
+    assert meta["rows"].value == validated.num_rows and meta["quarantined_rows"].value == 5
+    assert meta["snapshots"].value == 5 and meta["distinct_aircraft"].value >= 10_578
+    assert 0.99 < meta["quality_score"].value < 1.0
+    checks = check_results(result)
+    assert {name for (_, name, _) in checks} == {"schema_contract", "quality_score", "no_duplicate_states",
+                                                "value_ranges", "completeness", "row_count_anomaly",
+                                                "reconciliation", "has_countries"}
+    assert all(partition == HOUR for (_, _, partition) in checks)
+    assert checks[("validated_states", "quality_score", HOUR)].passed
+    completeness = checks[("validated_states", "completeness", HOUR)]
+    assert completeness.passed and completeness.metadata["expected_snapshots"].value == 5  # anonymous: 864 s
+    assert checks[("country_aggregates", "reconciliation", HOUR)].passed
+    aggregates = pq.read_table(lake.root / partition_key_path(COUNTRY_AGGREGATES_PREFIX, HOUR))
+    assert sum(aggregates["states"].to_pylist()) == validated.num_rows
+    # The check results are stored per partition in the instance.
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("validated_states"), "quality_score"), limit=5)
+    assert history and history[0].partition == HOUR
+
+
+def test_rematerializing_gives_identical_bytes(instance: dg.DagsterInstance, lake: LocalLake,
+                                               global_doc: dict[str, Any]) -> None:
+    land_bodies(lake, [retimed_body(global_doc, HOUR_START + 60 + 864 * i) for i in range(2)])
+    assert run_hours(instance, HOUR).success
+    paths = [lake.root / partition_key_path(p, HOUR)
+             for p in (VALIDATED_STATES_PREFIX, QUARANTINE_STATES_PREFIX, COUNTRY_AGGREGATES_PREFIX)]
+    first = [p.read_bytes() for p in paths]
+    assert run_hours(instance, HOUR).success
+    assert [p.read_bytes() for p in paths] == first
+    assert [len(list(p.parent.iterdir())) for p in paths] == [1, 1, 1]  # one object per hour, replaced
+
+
+def test_three_hour_backfill_is_one_run_with_per_hour_results(
+    instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any]
+) -> None:
+    for hour in range(3):
+        land_bodies(lake, [retimed_body(global_doc, HOUR_START + 3600 * hour + 120)])
+    result = run_hours(instance, "2025-08-30-18:00", "2025-08-30-20:00")
+    assert result.success
+    assert len(instance.get_runs()) == 1
+    hours = ["2025-08-30-18:00", "2025-08-30-19:00", "2025-08-30-20:00"]
+    for asset in ("validated_states", "country_aggregates"):
+        assert sorted(materializations(result, asset)) == hours
+    validated = materializations(result, "validated_states")
+    assert [validated[h].metadata["rows"].value for h in hours] == [10_578] * 3
+    checks = check_results(result)
+    assert len(checks) == 3 * 8
+    # The third hour's anomaly check compares with the two before it in the same run (too few: passes).
+    assert checks[("validated_states", "row_count_anomaly", hours[2])].metadata["hours_compared"].value == 2
+
+
+def test_a_bad_hour_fails_its_blocking_check_and_stops_downstream(
+    instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any]
+) -> None:
+    good = global_doc["states"][:50]
+    bad = [["not-hex", *row[1:]] for row in global_doc["states"][50:100]]  # half the rows have a bad icao24
+    land_bodies(lake, [json.dumps({"time": HOUR_START + 30, "states": good + bad}).encode()])
+    result = run_hours(instance, HOUR)
+    assert not result.success
+    quality = check_results(result)[("validated_states", "quality_score", HOUR)]
+    assert not quality.passed and quality.severity == dg.AssetCheckSeverity.ERROR
+    assert "50.0%" in (quality.description or "") and quality.metadata["quarantined_bad_icao24"].value == 50
+    assert materializations(result, "validated_states")  # the hour and its quarantine are kept for inspection
+    assert not materializations(result, "country_aggregates")  # …but nothing flowed downstream
+    assert not (lake.root / partition_key_path(COUNTRY_AGGREGATES_PREFIX, HOUR)).exists()
+
+
+def test_aggregates_equal_an_independent_computation(
+    instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any], opensky_data: Path
+) -> None:
+    body = (opensky_data / "states_global_20250830T181803Z.json").read_bytes()
+    land_bodies(lake, [body])
+    assert run_hours(instance, HOUR).success
+    ours = {r["origin_country"]: r for r in
+            pq.read_table(lake.root / partition_key_path(COUNTRY_AGGREGATES_PREFIX, HOUR)).to_pylist()}
+    # Plain Python over the raw JSON (every row of this file is valid).
+    rows = json.loads(gzip.decompress(gzip.compress(body)))["states"]
+    by_country: dict[str, list[list[Any]]] = defaultdict(list)
+    for row in rows:
+        by_country[row[2] or "Unknown"].append(row)
+    assert set(ours) == set(by_country)
+    for country, group in by_country.items():
+        airborne = [r for r in group if not r[8]]
+        altitudes = [r[7] for r in airborne if r[7] is not None]
+        speeds = [r[9] for r in airborne if r[9] is not None]
+        got = ours[country]
+        assert got["states"] == len(group) and got["aircraft"] == len({r[0] for r in group})
+        assert got["airborne"] == len(airborne) and got["on_ground"] == len(group) - len(airborne)
+        if altitudes:
+            assert got["avg_baro_altitude_m"] == pytest.approx(statistics.fmean(altitudes))
+            assert got["median_baro_altitude_m"] == pytest.approx(statistics.median(altitudes))
+            assert got["max_baro_altitude_m"] == pytest.approx(max(altitudes))
+        if speeds:
+            assert got["avg_velocity_ms"] == pytest.approx(statistics.fmean(speeds))
+    assert ours.get("Unknown", {"states": 0})["states"] == sum(1 for r in rows if not r[2])
+
+
+def test_schedule_builds_the_previous_closed_hour() -> None:
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 8, 30, 19, 5, tzinfo=UTC))
+    [request] = hourly_states_schedule.evaluate_tick(context).run_requests or []
+    assert request.partition_key == HOUR
+    assert hourly_states_schedule.cron_schedule == "5 * * * *"
+
+
+def test_late_snapshot_rebuilds_a_built_hour(instance: dg.DagsterInstance, lake: LocalLake,
+                                             global_doc: dict[str, Any]) -> None:
+    land_bodies(lake, [retimed_body(global_doc, HOUR_START + 60)])
+    first = late_snapshot_sensor(dg.build_sensor_context(instance=instance))
+    assert not first.run_requests  # starts watching
+    assert run_hours(instance, HOUR).success
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_snapshots", partition=HOUR))
+    second = late_snapshot_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    [request] = second.run_requests
+    assert request.partition_key == HOUR and request.run_key and request.run_key.startswith(f"late-{HOUR}-")
+    # A snapshot of an hour never built is not "late": the schedule or a backfill builds it.
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_snapshots", partition="2025-08-30-17:00"))
+    third = late_snapshot_sensor(dg.build_sensor_context(instance=instance, cursor=second.cursor))
+    assert not third.run_requests

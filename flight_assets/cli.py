@@ -99,6 +99,26 @@ def cmd_credits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    from flight_assets.query import run_query
+
+    print(run_query(args.sql, _settings(args), args.format))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flight_assets import demo
+
+    if args.serve:
+        return demo.serve(args.hours, args.aircraft, ui_port=args.ui_port, fake_port=args.fake_port)
+    settings = _settings(args)
+    if args.hours <= 0:
+        print("error: --hours must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    ok = demo.build_hours(demo.land_history(settings, args.hours, args.aircraft))
+    return 0 if ok else EXIT_FAILED
+
+
 def cmd_fake_opensky(args: argparse.Namespace) -> int:
     from flight_assets import fake_opensky
 
@@ -128,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     credits.add_argument("--bbox", metavar="LAMIN,LOMIN,LAMAX,LOMAX", help="bounding box (default: the globe)")
     credits.add_argument("--json", action="store_true")
     credits.set_defaults(func=cmd_credits)
+
+    query = sub.add_parser("query", help="SQL over the lake (DuckDB views validated_states, quarantined_states, "
+                                         "country_aggregates)")
+    query.add_argument("sql", help='e.g. "SELECT origin_country, sum(states) FROM country_aggregates GROUP BY 1"')
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument("--lake", help="lake root (default: FLIGHT_LAKE or .lake)")
+    query.set_defaults(func=cmd_query)
+
+    demo_cmd = sub.add_parser("demo", help="land and build simulated hours; --serve runs the offline platform")
+    demo_cmd.add_argument("--hours", type=int, default=3, help="closed hours of history to land and build")
+    demo_cmd.add_argument("--aircraft", type=int, default=2000, help="simulated aircraft")
+    demo_cmd.add_argument("--serve", action="store_true",
+                          help="also start fake-opensky and dagster dev against it (Ctrl-C stops all)")
+    demo_cmd.add_argument("--ui-port", type=int, default=3000)
+    demo_cmd.add_argument("--fake-port", type=int, default=8090)
+    demo_cmd.add_argument("--lake", help="lake root (default: FLIGHT_LAKE or .lake)")
+    demo_cmd.set_defaults(func=cmd_demo)
 
     fake = sub.add_parser("fake-opensky", help="run the OpenSky-compatible local server")
     from flight_assets import fake_opensky

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import signal
 import subprocess
@@ -69,3 +70,13 @@ def test_ingest_failure_exits_non_zero_with_a_sentence(tmp_path: Path) -> None:
                                                    "FLIGHT_LAKE": str(tmp_path / "lake")})
     assert result.returncode == 1 and "error: unusable response" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_query_command_prints_results_and_sentences(tmp_path: Path) -> None:
+    env = {"FLIGHT_LAKE": str(tmp_path / "empty-lake")}
+    empty = run_cli("query", "SELECT count(*) AS n FROM validated_states", env=env)
+    assert empty.returncode == 0 and empty.stdout.splitlines() == ["n", "-", "0", "(1 row)"]
+    as_json = run_cli("query", "SELECT 1 AS one", "--format", "json", env=env)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == [{"one": 1}]
+    bad = run_cli("query", "SELEC 1", env=env)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error") and "Traceback" not in bad.stderr

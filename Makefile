@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FLIGHT_LAKE ?= .lake
 
-.PHONY: dev test lint bench install clean
+.PHONY: dev demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,19 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/hourly.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The offline demo: fake-opensky --simulate, 3 hours of history landed and built, then Dagster against it.
+demo: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/flight-assets demo --serve --hours 3
+
+# The ingestion Lambda package (deploy/build_lambda.py): only what the handler imports, for python3.11 arm64.
+.PHONY: lambda-zip
+lambda-zip: $(STAMP)
+	$(BIN)/python deploy/build_lambda.py

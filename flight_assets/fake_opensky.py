@@ -691,6 +691,17 @@ def _east_north(lat: float, lon: float) -> tuple[tuple[float, float, float], tup
     return east, north
 
 
+class SimulatedTraffic:
+    """The simulator outside the server: bodies for any time, e.g. the demo's history of past hours."""
+
+    def __init__(self, count: int, seed: int = 0, epoch: float | None = None) -> None:
+        self._fleet = _Fleet(count, seed, time.time() if epoch is None else epoch)
+
+    def body(self, at: int) -> bytes:
+        """The `/states/all` body the server would answer at Unix time `at`."""
+        return _dump(at, self._fleet.rows(at))
+
+
 class _Fleet:
     """N aircraft, generated once from the seed; their rows are a pure function of (seed, epoch, time)."""
 

@@ -99,6 +99,21 @@ def cmd_credits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from flight_assets import capacity
+    from flight_assets.lake import open_lake
+
+    bbox = parse_bbox(args.bbox) if args.bbox else None
+    sizes = None
+    if not args.reference and args.states is None:
+        settings = _settings(args)
+        sizes = capacity.measure_sizes(open_lake(settings.lake, settings.aws_endpoint_url))
+    if sizes is None:
+        sizes = capacity.reference_sizes(bbox, args.states)
+    print(capacity.describe(capacity.plan_capacity(args.tier, bbox, sizes), days=args.days))
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from flight_assets.query import run_query
 
@@ -148,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     credits.add_argument("--bbox", metavar="LAMIN,LOMIN,LAMAX,LOMAX", help="bounding box (default: the globe)")
     credits.add_argument("--json", action="store_true")
     credits.set_defaults(func=cmd_credits)
+
+    plan = sub.add_parser("plan", help="credits, volumes and an approximate monthly AWS bill for a tier and box")
+    plan.add_argument("--tier", choices=TIERS, default="standard")
+    plan.add_argument("--bbox", metavar="LAMIN,LOMIN,LAMAX,LOMAX", help="bounding box (default: the globe)")
+    plan.add_argument("--days", type=int, default=30, help="period for the volume totals")
+    plan.add_argument("--reference", action="store_true",
+                      help="use the benchmarks' reference sizes even when the lake holds data")
+    plan.add_argument("--states", type=float, metavar="N", help="states per snapshot (default: measured in the "
+                      "lake, else the box's share of a global snapshot)")
+    plan.add_argument("--lake", help="lake root to measure sizes from (default: FLIGHT_LAKE or .lake)")
+    plan.set_defaults(func=cmd_plan)
 
     query = sub.add_parser("query", help="SQL over the lake (DuckDB views validated_states, quarantined_states, "
                                          "country_aggregates)")

@@ -1,0 +1,177 @@
+"""Cost and capacity model: what a tier and box mean in credits, snapshots, bytes and dollars per month.
+
+Sizes come from measurement: the lake's own objects when it holds data (raw gzip bytes per state, validated
+Parquet bytes per row), else the reference figures measured by the benchmarks on the real 10,578-state global
+snapshot. Prices are AWS us-east-1 list prices (2026), arm64 where the deployment uses it; they are inputs, printed
+with the result, so a reader can redo the sum. No Dagster import.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from flight_assets.credits import DAY_S, BBox, plan_cadence
+from flight_assets.lake import Lake
+from flight_assets.layout import RAW_STATES_PREFIX, VALIDATED_STATES_PREFIX, parse_raw_key
+
+DAYS_PER_MONTH = 30
+
+# Measured on states_global_20250830T181803Z.json (10,578 states): gzip level 5 body 441,468 B → 41.7 B/state;
+# one hour of 120 such snapshots as validated Parquet (zstd) — see bench/hourly.py — ≈ 6.9 B/row.
+REFERENCE_RAW_BYTES_PER_STATE = 41.7
+REFERENCE_PARQUET_BYTES_PER_ROW = 6.9
+REFERENCE_GLOBAL_STATES = 10_578  # states in one global snapshot (a box holds its share of these)
+GLOBE_SQ_DEG = 180 * 360
+
+
+@dataclass(frozen=True)
+class Prices:
+    s3_gb_month: float = 0.023
+    s3_put_per_1000: float = 0.005
+    lambda_gb_s_arm: float = 0.0000133334
+    lambda_per_million_requests: float = 0.20
+    fargate_vcpu_hour_arm: float = 0.03238
+    fargate_gb_hour_arm: float = 0.00356
+    rds_t4g_micro_hour: float = 0.016
+    rds_gb_month: float = 0.115
+    alb_hour: float = 0.0225
+    secrets_per_month: float = 0.40
+    cloudwatch_logs_gb: float = 0.50
+
+
+@dataclass(frozen=True)
+class Sizes:
+    raw_bytes_per_state: float
+    parquet_bytes_per_row: float
+    states_per_snapshot: float
+    source: str  # "lake" or "reference"
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    tier: str
+    interval_s: int
+    credits_per_day: int
+    snapshots_per_day: int
+    states_per_day: int
+    raw_bytes_per_day: float
+    parquet_bytes_per_day: float
+    lambda_invocations_per_month: int
+    lambda_gb_seconds_per_month: float
+    monthly_cost: dict[str, float]
+    sizes: Sizes
+
+    @property
+    def monthly_total(self) -> float:
+        return sum(self.monthly_cost.values())
+
+
+def measure_sizes(lake: Lake, sample: int = 50) -> Sizes | None:
+    """Bytes per state of the lake's newest raw objects and validated Parquet files, or None when it is empty."""
+    import pyarrow.parquet as pq
+
+    raw = [o for o in lake.list(RAW_STATES_PREFIX + "/") if parse_raw_key(o.key)][-sample:]
+    stored = states = counted = 0
+    for obj in raw:
+        meta = lake.head(obj.key) or {}
+        if meta.get("states"):
+            stored += obj.size
+            states += int(meta["states"])
+            counted += 1
+    parquet = [o for o in lake.list(VALIDATED_STATES_PREFIX + "/") if o.key.endswith(".parquet")][-24:]
+    parquet_bytes = rows = 0
+    for obj in parquet:
+        rows += pq.ParquetFile(io.BytesIO(lake.get(obj.key))).metadata.num_rows
+        parquet_bytes += obj.size
+    if not states:
+        return None
+    return Sizes(
+        raw_bytes_per_state=stored / states,
+        parquet_bytes_per_row=parquet_bytes / rows if rows else REFERENCE_PARQUET_BYTES_PER_ROW,
+        states_per_snapshot=states / counted,
+        source="lake" if rows else "lake (raw) + reference (Parquet)",
+    )
+
+
+def reference_sizes(bbox: BBox | None, states_per_snapshot: float | None = None) -> Sizes:
+    """Reference sizes; a box's states are its area's share of a global snapshot unless given (traffic is far
+    denser over busy airspace than the average: the 2.25 sq° DC-metro box holds 58–74 states, not 0.4)."""
+    if states_per_snapshot is None:
+        share = 1.0 if bbox is None else min(1.0, (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) / GLOBE_SQ_DEG)
+        states_per_snapshot = REFERENCE_GLOBAL_STATES * share
+    return Sizes(REFERENCE_RAW_BYTES_PER_STATE, REFERENCE_PARQUET_BYTES_PER_ROW, states_per_snapshot, "reference")
+
+
+def plan_capacity(
+    tier: str,
+    bbox: BBox | None = None,
+    sizes: Sizes | None = None,
+    prices: Prices = Prices(),
+    lambda_memory_gb: float = 0.5,
+    polls_per_invocation: int = 2,
+    poll_s: float = 0.2,
+) -> CapacityPlan:
+    """Daily volumes and a monthly AWS bill for polling at the cadence the tier sustains."""
+    cadence = plan_cadence(tier, bbox)
+    sizes = sizes or reference_sizes(bbox)
+    snapshots = DAY_S // cadence.interval_s
+    states = round(snapshots * sizes.states_per_snapshot)
+    raw_day = states * sizes.raw_bytes_per_state
+    parquet_day = states * sizes.parquet_bytes_per_row
+    invocations = DAY_S // 60 * DAYS_PER_MONTH  # EventBridge rate(1 minute)
+    # An invocation lasts from its first poll to the end of its last: the 30-s wait between polls is billed too.
+    seconds = (polls_per_invocation - 1) * 30 + poll_s * polls_per_invocation
+    gb_s = invocations * seconds * lambda_memory_gb
+    month_gb_raw = raw_day * DAYS_PER_MONTH / 1e9
+    month_gb_parquet = parquet_day * DAYS_PER_MONTH / 1e9 * 1.05  # + quarantine and aggregates (measured < 5 %)
+    hours = 24 * DAYS_PER_MONTH
+    cost = {
+        "Lambda (GB-seconds + requests)": gb_s * prices.lambda_gb_s_arm
+        + invocations / 1e6 * prices.lambda_per_million_requests,
+        "S3 storage of a month's data (raw + processed)": (month_gb_raw + month_gb_parquet) * prices.s3_gb_month,
+        "S3 PUTs": (snapshots * DAYS_PER_MONTH + 3 * hours) / 1000 * prices.s3_put_per_1000,
+        # webserver 0.5 vCPU/1 GB, daemon and code server 0.25 vCPU/0.5 GB each, always on
+        "Fargate services": hours * (1.0 * prices.fargate_vcpu_hour_arm + 2.0 * prices.fargate_gb_hour_arm),
+        # one hourly run a hour, 1 vCPU/2 GB for ~3 minutes
+        "Fargate run tasks": hours * 0.05 * (1.0 * prices.fargate_vcpu_hour_arm + 2.0 * prices.fargate_gb_hour_arm),
+        "RDS PostgreSQL db.t4g.micro + 20 GB": hours * prices.rds_t4g_micro_hour + 20 * prices.rds_gb_month,
+        "Application Load Balancer": hours * prices.alb_hour,
+        "Secrets Manager (2 secrets)": 2 * prices.secrets_per_month,
+        "CloudWatch Logs (~1 KB a poll)": snapshots * DAYS_PER_MONTH * 1e3 / 1e9 * prices.cloudwatch_logs_gb,
+    }
+    return CapacityPlan(
+        tier=tier, interval_s=cadence.interval_s, credits_per_day=snapshots * cadence.cost_per_call,
+        snapshots_per_day=snapshots, states_per_day=states, raw_bytes_per_day=raw_day,
+        parquet_bytes_per_day=parquet_day, lambda_invocations_per_month=invocations,
+        lambda_gb_seconds_per_month=gb_s, monthly_cost=cost, sizes=sizes,
+    )
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000:
+            return f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} PB"
+
+
+def describe(plan: CapacityPlan, days: int = DAYS_PER_MONTH) -> str:
+    s = plan.sizes
+    lines = [
+        f"tier {plan.tier}: one poll every {plan.interval_s} s",
+        f"  credits per day:        {plan.credits_per_day:,}",
+        f"  snapshots per day:      {plan.snapshots_per_day:,}",
+        f"  states per day:         {plan.states_per_day:,} ({s.states_per_snapshot:,.0f} per snapshot)",
+        f"  raw (gzip JSON):        {_human(plan.raw_bytes_per_day)}/day, {_human(plan.raw_bytes_per_day * days)} "
+        f"in {days} days",
+        f"  validated Parquet:      {_human(plan.parquet_bytes_per_day)}/day, "
+        f"{_human(plan.parquet_bytes_per_day * days)} in {days} days",
+        f"  sizes from {s.source}: {s.raw_bytes_per_state:.1f} B/state raw, {s.parquet_bytes_per_row:.1f} B/row Parquet",
+        f"  Lambda: {plan.lambda_invocations_per_month:,} invocations, "
+        f"{plan.lambda_gb_seconds_per_month:,.0f} GB-seconds a month",
+        "  approximate monthly AWS bill (us-east-1 list prices):",
+        *(f"    {name:45s} ${cost:9,.2f}" for name, cost in plan.monthly_cost.items()),
+        f"    {'total':45s} ${plan.monthly_total:9,.2f}",
+    ]
+    return "\n".join(lines)

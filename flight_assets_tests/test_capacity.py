@@ -1,0 +1,59 @@
+"""The cost and capacity model's arithmetic, and sizes measured from a real lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flight_assets import capacity
+from flight_assets.cli import main
+from flight_assets.lake import LocalLake
+from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body
+
+
+def test_licensed_global_plan_arithmetic() -> None:
+    plan = capacity.plan_capacity("licensed", None, capacity.reference_sizes(None))
+    assert plan.interval_s == 30 and plan.snapshots_per_day == 2_880 and plan.credits_per_day == 11_520
+    assert plan.states_per_day == 2_880 * 10_578
+    assert plan.raw_bytes_per_day == pytest.approx(2_880 * 10_578 * 41.7)
+    assert plan.parquet_bytes_per_day == pytest.approx(2_880 * 10_578 * 6.9)
+    assert plan.lambda_invocations_per_month == 43_200
+    # Each invocation: the first poll, the 30-s wait, the second poll (0.2 s each), at 0.5 GB.
+    assert plan.lambda_gb_seconds_per_month == pytest.approx(43_200 * 30.4 * 0.5)
+    prices = capacity.Prices()
+    assert plan.monthly_cost["Lambda (GB-seconds + requests)"] == pytest.approx(
+        43_200 * 30.4 * 0.5 * prices.lambda_gb_s_arm + 0.0432 * prices.lambda_per_million_requests)
+    assert plan.monthly_cost["RDS PostgreSQL db.t4g.micro + 20 GB"] == pytest.approx(720 * 0.016 + 20 * 0.115)
+    assert plan.monthly_total == pytest.approx(sum(plan.monthly_cost.values()))
+
+
+def test_anonymous_tier_polls_less() -> None:
+    plan = capacity.plan_capacity("anonymous", None, capacity.reference_sizes(None))
+    assert plan.interval_s == 864 and plan.snapshots_per_day == 100 and plan.credits_per_day == 400
+
+
+def test_box_states_are_an_area_share_unless_given() -> None:
+    box = (38.0, -78.0, 40.0, -76.0)
+    assert capacity.reference_sizes(box).states_per_snapshot == pytest.approx(10_578 * 4 / 64_800)
+    assert capacity.reference_sizes(box, 70).states_per_snapshot == 70
+    assert capacity.plan_capacity("standard", box, capacity.reference_sizes(box, 70)).states_per_day == 2_880 * 70
+
+
+def test_sizes_are_measured_from_the_lake(tmp_path: Path, opensky_data: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    assert capacity.measure_sizes(lake) is None
+    doc = load_global(opensky_data)
+    keys = land_bodies(lake, [retimed_body(doc, 1_756_576_800 + 30 * i) for i in range(3)])
+    stored = sum(o.size for o in lake.list("raw/") if o.key in keys)
+    sizes = capacity.measure_sizes(lake)
+    assert sizes is not None and sizes.states_per_snapshot == 10_578
+    assert sizes.raw_bytes_per_state == pytest.approx(stored / (3 * 10_578))
+    assert sizes.source.startswith("lake")
+
+
+def test_plan_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "--tier", "feeder", "--lake", str(tmp_path / "empty")]) == 0
+    out = capsys.readouterr().out
+    assert "one poll every 44 s" in out and "snapshots per day:      1,963" in out
+    assert "sizes from reference" in out and "total" in out

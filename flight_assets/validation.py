@@ -47,8 +47,9 @@ or all-blank → null; icao24 lower-cased; JSON integers accepted for float fiel
 category (absent → null); fields beyond the 18th and `sensors` are ignored.
 
 Snapshot-level behaviour: exact duplicate snapshots (same sha256 of the decompressed body) are skipped and
-counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare array of rows (no `{"time", "states"}` wrapper) is
-dated by its newest integer last_contact, as `flight-assets land` does. `states: null` is an empty snapshot.
+counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare
+array of rows (no `{"time", "states"}` wrapper) is dated by its newest integer last_contact, as
+`flight-assets land` does. `states: null` is an empty snapshot.
 A body that is not gzip, not JSON, or not a states response raises `SnapshotError` naming the key: bronze
 objects were checked at landing, so an unreadable one is corruption to look at, not a row to skip.
 """

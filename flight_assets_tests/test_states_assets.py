@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from flight_assets.definitions import defs
-from flight_assets.defs.states.schedules import hourly_states_schedule
 from flight_assets.defs.states.sensors import late_snapshot_sensor
 from flight_assets.hourly_tables import partition_key_path
 from flight_assets.lake import LocalLake
@@ -192,9 +191,10 @@ def test_aggregates_equal_an_independent_computation(
 
 def test_schedule_builds_the_previous_closed_hour() -> None:
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 8, 30, 19, 5, tzinfo=UTC))
-    [request] = hourly_states_schedule.evaluate_tick(context).run_requests or []
+    schedule = defs.resolve_schedule_def("hourly_states_schedule")
+    [request] = schedule.evaluate_tick(context).run_requests or []
     assert request.partition_key == HOUR
-    assert hourly_states_schedule.cron_schedule == "5 * * * *"
+    assert schedule.cron_schedule == "5 * * * *"
 
 
 def test_late_snapshot_rebuilds_a_built_hour(instance: dg.DagsterInstance, lake: LocalLake,

@@ -2,13 +2,11 @@
 
 import dagster as dg
 
-from flight_assets.defs.partitions import hourly_partitions
 from flight_assets.defs.states.assets import country_aggregates, validated_states
 
 hourly_states_job = dg.define_asset_job(
     "hourly_states_job",
     selection=[validated_states, country_aggregates],
-    partitions_def=hourly_partitions,
     description="validated_states + country_aggregates (and their checks) for the selected hour(s).",
 )
 

@@ -93,6 +93,13 @@ def serve(hours: int, aircraft: int, ui_port: int = 3000, fake_port: int = 8090)
     """Start fake-opensky, land and build the history, then run `dagster dev` until Ctrl-C."""
     from flight_assets.config import load_settings
 
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Explicit handlers: a shell that starts us in the background leaves SIGINT ignored, and SIGTERM (from a
+    # supervisor) must clean up too.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     fake = subprocess.Popen(
         [sys.executable, "-m", "flight_assets.cli", "fake-opensky", "--simulate", str(aircraft), "--seed", "7",
          "--port", str(fake_port), "--tier", "licensed", "--client-id", DEMO_CLIENT, "--client-secret", DEMO_SECRET],

@@ -28,6 +28,7 @@ from flight_assets.validation import (
     VALIDATED_SCHEMA,
     HourResult,
     SnapshotError,
+    build_and_write_hour,
     build_validated_hour,
     write_parquet,
 )
@@ -628,3 +629,21 @@ def test_stats_as_dict() -> None:
     d = build_validated_hour(_hour()).stats.as_dict()
     assert d["rows_total"] == 6 * 301 and d["quality_score"] == pytest.approx(300 / 301)
     json.dumps(d)
+
+
+def test_build_and_write_hour_overlaps_but_writes_the_same_bytes() -> None:
+    """The streaming writer gives exactly write_parquet's bytes, whatever the input order and worker count."""
+    rows = [[f"a{i:05x}", f"CS{i}", "X", 1756576800, 1756576801, 1.0 + i / 1e4, 2.0, 100.0, False, 200.0, 90.0,
+             0.0, None, 110.0, None, False, 0] for i in range(3000)]
+    items = []
+    for k in range(6):
+        t = 1756576800 + 30 * k
+        body = json.dumps({"time": t, "states": [[r[0], r[1], r[2], t, t, *r[5:]] for r in rows]}).encode()
+        items.append((f"raw/states/year=2025/month=08/day=30/hour=18/{t}_{k:08x}.json.gz", gzip.compress(body)))
+    items.append((items[2][0].replace("_00000002", "_0000000f"), items[2][1]))  # an exact duplicate body
+    written = build_and_write_hour(items, workers=2)
+    assert written.validated_parquet == write_parquet(written.result.validated)
+    assert written.quarantine_parquet == write_parquet(written.result.quarantine)
+    again = build_and_write_hour(list(reversed(items)), workers=1)
+    assert again.validated_parquet == written.validated_parquet
+    assert written.result.stats.duplicate_snapshots == 1 and written.result.validated.num_rows == 6 * 3000

@@ -25,7 +25,7 @@ from flight_assets.layout import (
     VALIDATED_STATES_PREFIX,
     partition_start,
 )
-from flight_assets.validation import VALIDATED_SCHEMA, build_validated_hour, write_parquet
+from flight_assets.validation import VALIDATED_SCHEMA, build_and_write_hour, write_parquet
 
 # The schedule builds an hour 5 minutes after it closes and takes under a minute: an hour older than 2 h means
 # the pipeline has stalled.
@@ -73,10 +73,10 @@ def validated_states(context: dg.AssetExecutionContext, lake: FlightLakeResource
     for partition_key in context.partition_keys:
         started = time.perf_counter()
         raw = read_raw_hour(store, partition_key)
-        result = build_validated_hour(raw)
+        written = build_and_write_hour(raw)
         del raw
-        validated_bytes = write_parquet(result.validated)
-        quarantine_bytes = write_parquet(result.quarantine)
+        result, validated_bytes, quarantine_bytes = (
+            written.result, written.validated_parquet, written.quarantine_parquet)
         replace_hour(store, VALIDATED_STATES_PREFIX, partition_key, validated_bytes)
         replace_hour(store, QUARANTINE_STATES_PREFIX, partition_key, quarantine_bytes)
         stats = result.stats
@@ -115,7 +115,7 @@ def validated_states(context: dg.AssetExecutionContext, lake: FlightLakeResource
             f"{partition_key}: {stats.rows_valid:,} valid, {stats.rows_quarantined:,} quarantined from "
             f"{len(stats.snapshot_times)} snapshots in {time.perf_counter() - started:.2f} s"
         )
-        del result
+        del result, written
     yield dg.MaterializeResult()
     yield from checks.report(context, pending)
 

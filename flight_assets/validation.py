@@ -709,10 +709,13 @@ def _process(item: tuple[str, bytes]) -> _SnapshotOut:
 
 
 def _workers() -> int:
+    """One thread more than cores: each thread spends part of a snapshot holding the GIL (the Python glue between
+    Arrow calls), and the Parquet encoding runs beside them; measured 0.95 s vs 1.03 s for a global hour on 2 cores."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return cores + 1
 
 
 def _resolve_same_time(group: list[_SnapshotOut]) -> None:

@@ -1,0 +1,22 @@
+output "database" {
+  description = "Glue database of the lake's tables."
+  value       = aws_glue_catalog_database.this.name
+}
+
+output "tables" {
+  description = "Glue tables: validated_states, quarantined_states, country_aggregates, raw_states."
+  value       = sort(keys(aws_glue_catalog_table.this))
+}
+
+output "workgroup" {
+  description = "Athena workgroup (encrypted results, bytes-scanned limit)."
+  value       = aws_athena_workgroup.this.name
+}
+
+output "named_query_ids" {
+  description = "IDs of the saved example queries."
+  value = {
+    states_by_country_for_a_day = one(aws_athena_named_query.states_by_country_for_a_day[*].id)
+    altitude_bands              = one(aws_athena_named_query.altitude_bands[*].id)
+  }
+}

@@ -1,0 +1,280 @@
+# One execution role (image pull, logs, the database password) and one task role per kind of task, each with only
+# the calls that process makes:
+#   webserver: read compute logs; describe/stop run tasks (the UI's "terminate")
+#   daemon:    launch run tasks (register the run task definition, RunTask, PassRole of the run roles), watch them
+#              (run monitoring), stop them
+#   code:      sensors and schedules: list/read the lake, publish alerts to SNS
+#   run:       read raw/, write validated/, quarantine/, aggregates/ (and raw/ + _state/ for the ingest job),
+#              write compute logs
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+locals {
+  lake_arn         = "${var.lake_bucket_arn}/${local.lake_key_root}"
+  compute_logs_arn = "${var.lake_bucket_arn}/${var.compute_logs_prefix}/*"
+  cluster_arn      = aws_ecs_cluster.this.arn
+}
+
+# ----------------------------------------------------------------------------------------------------- execution
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name_prefix}-ecs-execution"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "PullTheImage"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+    resources = [aws_ecr_repository.this.arn]
+  }
+
+  statement {
+    #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken has no resource-level permissions; AWS requires "*".
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "WriteTaskLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [for g in aws_cloudwatch_log_group.this : "${g.arn}:*"]
+  }
+
+  statement {
+    sid       = "DatabasePassword"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.db_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptImageAndSecret"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "execution"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# ------------------------------------------------------------------------------------------------------ webserver
+
+resource "aws_iam_role" "webserver" {
+  name               = "${var.name_prefix}-dagster-webserver"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "webserver" {
+  statement {
+    sid       = "ReadComputeLogs"
+    actions   = ["s3:GetObject"]
+    resources = [local.compute_logs_arn]
+  }
+
+  statement {
+    sid       = "ListComputeLogs"
+    actions   = ["s3:ListBucket"]
+    resources = [var.lake_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.compute_logs_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid       = "DecryptLakeObjects"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "TerminateRuns"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "webserver" {
+  name   = "webserver"
+  role   = aws_iam_role.webserver.id
+  policy = data.aws_iam_policy_document.webserver.json
+}
+
+# --------------------------------------------------------------------------------------------------------- daemon
+
+resource "aws_iam_role" "daemon" {
+  name               = "${var.name_prefix}-dagster-daemon"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "daemon" {
+  statement {
+    #checkov:skip=CKV_AWS_356:ecs:RegisterTaskDefinition, ecs:DescribeTaskDefinition and ec2:DescribeNetworkInterfaces have no resource-level permissions; AWS requires "*".
+    sid       = "RegisterRunTaskDefinitionsAndReadNetworking"
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ec2:DescribeNetworkInterfaces"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "LaunchRunTasksInThisClusterOnly"
+    actions   = ["ecs:RunTask"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "WatchTagAndStopRunTasks"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+  }
+
+  statement {
+    sid       = "PassOnlyTheRunRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.run.arn, aws_iam_role.execution.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ReadRunLogsForFailureMessages"
+    actions   = ["logs:GetLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this["runs"].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "daemon" {
+  name   = "daemon"
+  role   = aws_iam_role.daemon.id
+  policy = data.aws_iam_policy_document.daemon.json
+}
+
+# --------------------------------------------------------------------------------------------------- code server
+
+resource "aws_iam_role" "code" {
+  name               = "${var.name_prefix}-dagster-code"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "code" {
+  statement {
+    sid       = "ListTheLake"
+    actions   = ["s3:ListBucket"]
+    resources = [var.lake_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadTheLake"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}*"]
+  }
+
+  statement {
+    sid       = "LakeKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "WriteSensorAndScheduleTickLogs"
+    actions   = ["s3:PutObject"]
+    resources = [local.compute_logs_arn]
+  }
+
+  statement {
+    sid       = "RunFailureAlerts"
+    actions   = ["sns:Publish"]
+    resources = [var.alerts_topic_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "code" {
+  name   = "code"
+  role   = aws_iam_role.code.id
+  policy = data.aws_iam_policy_document.code.json
+}
+
+# ------------------------------------------------------------------------------------------------------ run tasks
+
+resource "aws_iam_role" "run" {
+  name               = "${var.name_prefix}-dagster-run"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "run" {
+  statement {
+    sid       = "ListTheLake"
+    actions   = ["s3:ListBucket"]
+    resources = [var.lake_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadTheLake"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.lake_arn}*"]
+  }
+
+  statement {
+    sid     = "ReplaceParquetPartitions"
+    actions = ["s3:PutObject", "s3:DeleteObject"]
+    resources = [
+      "${local.lake_arn}validated/*",
+      "${local.lake_arn}quarantine/*",
+      "${local.lake_arn}aggregates/*",
+    ]
+  }
+
+  statement {
+    sid       = "IngestJobLandsRawAndSharesTheCreditBudget"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.lake_arn}raw/*", "${local.lake_arn}_state/*"]
+  }
+
+  statement {
+    sid       = "WriteComputeLogs"
+    actions   = ["s3:PutObject"]
+    resources = [local.compute_logs_arn]
+  }
+
+  statement {
+    sid       = "LakeKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "run" {
+  name   = "run"
+  role   = aws_iam_role.run.id
+  policy = data.aws_iam_policy_document.run.json
+}

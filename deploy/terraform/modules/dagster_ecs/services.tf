@@ -1,0 +1,160 @@
+# The three long-running services. Each task definition uses the same image and environment with its own command
+# and task role. The image has no ENTRYPOINT, so the command EcsRunLauncher sends to run tasks runs as given.
+
+locals {
+  services = {
+    webserver = {
+      command = ["dagster-webserver", "--host", "0.0.0.0", "--port", tostring(local.web_port), "--workspace", "${local.dagster_home}/workspace.yaml"]
+      port    = local.web_port
+      role    = aws_iam_role.webserver.arn
+      env     = {}
+      health  = null # the load balancer checks /server_info
+    }
+    daemon = {
+      command = ["dagster-daemon", "run", "--workspace", "${local.dagster_home}/workspace.yaml"]
+      port    = null
+      role    = aws_iam_role.daemon.arn
+      env     = {}
+      health  = ["CMD", "dagster-daemon", "liveness-check"]
+    }
+    code = {
+      command = ["dagster", "api", "grpc", "--host", "0.0.0.0", "--port", tostring(local.code_port), "--module-name", "flight_assets.definitions", "--location-name", "flight_assets"]
+      port    = local.code_port
+      role    = aws_iam_role.code.arn
+      # EcsRunLauncher starts each run with the image of the code location that defines the job.
+      env    = { DAGSTER_CURRENT_IMAGE = local.image }
+      health = ["CMD", "dagster", "api", "grpc-health-check", "--port", tostring(local.code_port)]
+    }
+  }
+
+  secrets = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = local.db_password_value_from }]
+}
+
+resource "aws_ecs_task_definition" "this" {
+  #checkov:skip=CKV_AWS_336:Dagster writes to DAGSTER_HOME (instance state, compute-log staging) and to temp files at run time; a read-only root file system breaks the webserver, the daemon and the runs.
+  for_each                 = local.services
+  family                   = "${var.name_prefix}-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.task_sizes[each.key].cpu
+  memory                   = var.task_sizes[each.key].memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = each.value.role
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  container_definitions = jsonencode([{
+    name         = each.key
+    image        = local.image
+    essential    = true
+    command      = each.value.command
+    environment  = [for k, v in merge(local.environment, each.value.env) : { name = k, value = v }]
+    secrets      = local.secrets
+    portMappings = each.value.port == null ? [] : [{ containerPort = each.value.port, protocol = "tcp" }]
+    healthCheck  = each.value.health == null ? null : { command = each.value.health, interval = 30, timeout = 10, retries = 3, startPeriod = 120 }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this[each.key].name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = each.key
+      }
+    }
+  }])
+
+  tags = var.tags
+}
+
+resource "aws_ecs_service" "webserver" {
+  count                              = var.create_services ? 1 : 0
+  name                               = "webserver"
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.this["webserver"].arn
+  desired_count                      = 1
+  launch_type                        = "FARGATE"
+  propagate_tags                     = "SERVICE"
+  enable_ecs_managed_tags            = true
+  health_check_grace_period_seconds  = 120
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.webserver.arn
+    container_name   = "webserver"
+    container_port   = local.web_port
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  depends_on = [aws_lb_listener.http, aws_lb_listener.https]
+  tags       = var.tags
+}
+
+# Exactly one daemon may run: stop the old task before starting the new one on deploys.
+resource "aws_ecs_service" "daemon" {
+  count                              = var.create_services ? 1 : 0
+  name                               = "daemon"
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.this["daemon"].arn
+  desired_count                      = 1
+  launch_type                        = "FARGATE"
+  propagate_tags                     = "SERVICE"
+  enable_ecs_managed_tags            = true
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecs_service" "code" {
+  count                              = var.create_services ? 1 : 0
+  name                               = "code"
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.this["code"].arn
+  desired_count                      = 1
+  launch_type                        = "FARGATE"
+  propagate_tags                     = "SERVICE"
+  enable_ecs_managed_tags            = true
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+
+  service_registries {
+    registry_arn = aws_service_discovery_service.code.arn
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,513 @@
+# The lake: one bucket holding every layer under one prefix (raw/, validated/, quarantine/, aggregates/, _state/ and
+# Dagster's compute logs), because the code addresses the lake as one root (FLIGHT_LAKE=s3://bucket/prefix) with the
+# same keys as a local folder. Layers differ by lifecycle rule, not by bucket. Beside it: Athena's query results and
+# the access logs of both. Everything is encrypted with one customer-managed KMS key, except the access-log bucket
+# (S3 server access logging and ALB access logs can only write to SSE-S3 buckets).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_elb_service_account" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  lake_bucket   = "${var.name_prefix}-lake-${local.account_id}"
+  athena_bucket = "${var.name_prefix}-athena-${local.account_id}"
+  logs_bucket   = "${var.name_prefix}-logs-${local.account_id}"
+  lake_key_root = var.lake_prefix == "" ? "" : "${var.lake_prefix}/"
+  lake_uri      = var.lake_prefix == "" ? "s3://${local.lake_bucket}" : "s3://${local.lake_bucket}/${var.lake_prefix}"
+}
+
+# ------------------------------------------------------------------------------------------------------------ KMS
+
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:A key policy's Resource "*" is this key only; the account root keeps administration so IAM policies decide who may use it.
+  #checkov:skip=CKV_AWS_111:A key policy's Resource "*" is this key only; write actions are limited to the account root and to the named AWS services under conditions.
+  #checkov:skip=CKV_AWS_356:In a key policy "*" means this key; there is no narrower resource to name.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsEncryptsLogGroupsOfThisAccount"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublishToEncryptedTopics"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "${var.name_prefix}: lake, Athena results, logs, queues, topics and secrets"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms.json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name_prefix}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+# ------------------------------------------------------------------------------------------------ access-log bucket
+
+resource "aws_s3_bucket" "logs" {
+  #checkov:skip=CKV_AWS_145:S3 server access logging and ALB access logs only deliver to SSE-S3 (AES256) buckets, not SSE-KMS.
+  #checkov:skip=CKV_AWS_18:This is the access-log bucket; logging it into itself would log its own log writes forever.
+  #checkov:skip=CKV_AWS_144:Access logs are kept in one region; replicating them doubles cost for no recovery need.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to new access-log objects; event notifications would have no consumer.
+  bucket        = local.logs_bucket
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = local.logs_bucket, Layer = "logs" })
+}
+
+resource "aws_s3_bucket_ownership_controls" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "logs" {
+  bucket                  = aws_s3_bucket.logs.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "logs" {
+  bucket     = aws_s3_bucket.logs.id
+  depends_on = [aws_s3_bucket_versioning.logs]
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.access_log_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+data "aws_iam_policy_document" "logs" {
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["logs"].json]
+
+  # One statement per source bucket, each limited to that bucket's log prefix.
+  dynamic "statement" {
+    for_each = { Lake = local.lake_bucket, Athena = local.athena_bucket }
+    content {
+      sid       = "S3ServerAccessLogsOf${statement.key}"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.logs.arn}/s3/${statement.value}/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["logging.s3.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:s3:::${statement.value}"]
+      }
+    }
+  }
+
+  statement {
+    sid       = "AlbAccessLogsLogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/alb/AWSLogs/${local.account_id}/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "AlbAccessLogsRegionalAccount"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/alb/AWSLogs/${local.account_id}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "logs" {
+  bucket     = aws_s3_bucket.logs.id
+  policy     = data.aws_iam_policy_document.logs.json
+  depends_on = [aws_s3_bucket_public_access_block.logs]
+}
+
+# ------------------------------------------------------------------------------------------------------ lake bucket
+
+resource "aws_s3_bucket" "lake" {
+  #checkov:skip=CKV_AWS_144:One-region lake by design; raw is versioned and the Parquet layers are rebuilt from raw. Add replication where a second region is required.
+  bucket        = local.lake_bucket
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = local.lake_bucket, Layer = "lake" })
+}
+
+resource "aws_s3_bucket_ownership_controls" "lake" {
+  bucket = aws_s3_bucket.lake.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "lake" {
+  bucket                  = aws_s3_bucket.lake.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
+  bucket = aws_s3_bucket.lake.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+# Versioning protects the immutable raw layer from deletion and overwrite; the lifecycle below expires the
+# non-current versions that the Parquet layers (replaced per partition) and the credit governor's state leave behind.
+resource "aws_s3_bucket_versioning" "lake" {
+  bucket = aws_s3_bucket.lake.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_logging" "lake" {
+  bucket        = aws_s3_bucket.lake.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = "s3/${local.lake_bucket}/"
+  depends_on    = [aws_s3_bucket_policy.logs]
+}
+
+# New objects are sent to EventBridge (free): a hook for alerts or triggers on landing without touching the bucket.
+resource "aws_s3_bucket_notification" "lake" {
+  bucket      = aws_s3_bucket.lake.id
+  eventbridge = true
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "lake" {
+  bucket     = aws_s3_bucket.lake.id
+  depends_on = [aws_s3_bucket_versioning.lake]
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+    expiration {
+      expired_object_delete_marker = true
+    }
+  }
+
+  rule {
+    id     = "raw-ia-glacier-expire"
+    status = "Enabled"
+    filter {
+      prefix = "${local.lake_key_root}raw/"
+    }
+    transition {
+      days          = var.raw_ia_days
+      storage_class = "STANDARD_IA"
+    }
+    transition {
+      days          = var.raw_glacier_days
+      storage_class = var.raw_glacier_storage_class
+    }
+    expiration {
+      days = var.raw_expiration_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+  }
+
+  # Processed layers (Parquet, replaced per partition): Intelligent-Tiering from day 0.
+  rule {
+    id     = "processed-intelligent-tiering-validated"
+    status = "Enabled"
+    filter {
+      prefix = "${local.lake_key_root}validated/"
+    }
+    transition {
+      days          = 0
+      storage_class = "INTELLIGENT_TIERING"
+    }
+    dynamic "expiration" {
+      for_each = var.processed_expiration_days == null ? [] : [var.processed_expiration_days]
+      content {
+        days = expiration.value
+      }
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+  }
+
+  rule {
+    id     = "processed-intelligent-tiering-quarantine"
+    status = "Enabled"
+    filter {
+      prefix = "${local.lake_key_root}quarantine/"
+    }
+    transition {
+      days          = 0
+      storage_class = "INTELLIGENT_TIERING"
+    }
+    dynamic "expiration" {
+      for_each = var.processed_expiration_days == null ? [] : [var.processed_expiration_days]
+      content {
+        days = expiration.value
+      }
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+  }
+
+  rule {
+    id     = "processed-intelligent-tiering-aggregates"
+    status = "Enabled"
+    filter {
+      prefix = "${local.lake_key_root}aggregates/"
+    }
+    transition {
+      days          = 0
+      storage_class = "INTELLIGENT_TIERING"
+    }
+    dynamic "expiration" {
+      for_each = var.processed_expiration_days == null ? [] : [var.processed_expiration_days]
+      content {
+        days = expiration.value
+      }
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+  }
+
+  # The credit governor rewrites one small object every poll: keep its old versions one day only.
+  rule {
+    id     = "governor-state-versions"
+    status = "Enabled"
+    filter {
+      prefix = "${local.lake_key_root}_state/"
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "dagster-compute-logs"
+    status = "Enabled"
+    filter {
+      prefix = "${local.lake_key_root}_dagster/compute_logs/"
+    }
+    expiration {
+      days = var.compute_log_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+
+  lifecycle {
+    precondition {
+      condition     = var.raw_glacier_days > var.raw_ia_days && var.raw_expiration_days > var.raw_glacier_days
+      error_message = "Raw lifecycle days must increase: raw_ia_days < raw_glacier_days < raw_expiration_days."
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------- Athena results bucket
+
+resource "aws_s3_bucket" "athena" {
+  #checkov:skip=CKV_AWS_144:Query results are disposable (expired after athena_results_days); replication has no value.
+  #checkov:skip=CKV2_AWS_62:Athena results have no consumer for object events.
+  bucket        = local.athena_bucket
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = local.athena_bucket, Layer = "athena-results" })
+}
+
+resource "aws_s3_bucket_ownership_controls" "athena" {
+  bucket = aws_s3_bucket.athena.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "athena" {
+  bucket                  = aws_s3_bucket.athena.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "athena" {
+  bucket = aws_s3_bucket.athena.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_versioning" "athena" {
+  bucket = aws_s3_bucket.athena.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_logging" "athena" {
+  bucket        = aws_s3_bucket.athena.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = "s3/${local.athena_bucket}/"
+  depends_on    = [aws_s3_bucket_policy.logs]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "athena" {
+  bucket     = aws_s3_bucket.athena.id
+  depends_on = [aws_s3_bucket_versioning.athena]
+
+  rule {
+    id     = "expire-query-results"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.athena_results_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+# ------------------------------------------------------------------------------------------- TLS-only bucket policies
+
+# Principal {"AWS": "*"} is equivalent to "*" for these deny-everyone statements (and moto parses only that form).
+data "aws_iam_policy_document" "tls_only" {
+  for_each = {
+    lake   = aws_s3_bucket.lake.arn
+    athena = aws_s3_bucket.athena.arn
+    logs   = aws_s3_bucket.logs.arn
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value, "${each.value}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "DenyTlsOlderThan12"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value, "${each.value}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "NumericLessThan"
+      variable = "s3:TlsVersion"
+      values   = ["1.2"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "lake" {
+  bucket     = aws_s3_bucket.lake.id
+  policy     = data.aws_iam_policy_document.tls_only["lake"].json
+  depends_on = [aws_s3_bucket_public_access_block.lake]
+}
+
+resource "aws_s3_bucket_policy" "athena" {
+  bucket     = aws_s3_bucket.athena.id
+  policy     = data.aws_iam_policy_document.tls_only["athena"].json
+  depends_on = [aws_s3_bucket_public_access_block.athena]
+}

@@ -1,0 +1,264 @@
+# OpenSky → raw/ on a schedule: a Lambda built from the project's pure ingestion modules only (build/lambda.zip),
+# fired every minute by EventBridge and polling twice, 30 s apart. Reserved concurrency 1 means two polls never
+# overlap; a failed invocation is not retried (the next one comes a minute later) but recorded in an SQS queue.
+
+locals {
+  function_name = "${var.name_prefix}-ingest"
+  lake_key_root = var.lake_prefix == "" ? "" : "${var.lake_prefix}/"
+  create_secret = var.opensky_secret_arn == null && var.opensky_tier != "anonymous"
+  secret_arn    = local.create_secret ? aws_secretsmanager_secret.opensky[0].arn : var.opensky_secret_arn
+
+  environment = merge(
+    {
+      FLIGHT_LAKE          = var.lake_uri
+      OPENSKY_TIER         = var.opensky_tier
+      OPENSKY_EXTENDED     = var.opensky_extended ? "1" : "0"
+      POLLS_PER_INVOCATION = tostring(var.polls_per_invocation)
+      POLL_SPACING_S       = tostring(var.poll_spacing_s)
+    },
+    local.secret_arn == null ? {} : { OPENSKY_SECRET_ARN = local.secret_arn },
+    var.opensky_bbox == null ? {} : { OPENSKY_BBOX = var.opensky_bbox },
+  )
+}
+
+# ---------------------------------------------------------------------------------------------- OpenSky credentials
+
+resource "aws_secretsmanager_secret" "opensky" {
+  #checkov:skip=CKV2_AWS_57:OpenSky API clients are issued on the OpenSky account page; there is no API a rotation Lambda could call. Rotate by hand (deploy/README.md).
+  count                   = local.create_secret ? 1 : 0
+  name                    = "${var.name_prefix}/opensky"
+  description             = "OpenSky OAuth2 client credentials: {\"client_id\": ..., \"client_secret\": ...}"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = var.tags
+}
+
+# ------------------------------------------------------------------------------------------------ dead-letter queue
+
+resource "aws_sqs_queue" "dlq" {
+  name                              = "${local.function_name}-dlq"
+  message_retention_seconds         = 1209600
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = 3600
+  tags                              = var.tags
+}
+
+# ------------------------------------------------------------------------------------------------------------- IAM
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "ingest" {
+  name               = local.function_name
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "ingest" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.ingest.arn}:*"]
+  }
+
+  # Listing lets a missing key answer 404 rather than 403 (the governor's state may not exist yet).
+  statement {
+    sid       = "ListLake"
+    actions   = ["s3:ListBucket"]
+    resources = [var.lake_bucket_arn]
+  }
+
+  statement {
+    sid       = "LandRawAndShareTheCreditBudget"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${var.lake_bucket_arn}/${local.lake_key_root}raw/*", "${var.lake_bucket_arn}/${local.lake_key_root}_state/*"]
+  }
+
+  statement {
+    sid       = "EncryptWithTheLakeKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "RecordFailedInvocations"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    #checkov:skip=CKV_AWS_356:X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions; AWS requires "*".
+    sid       = "SendTraces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.secret_arn == null ? [] : [local.secret_arn]
+    content {
+      sid       = "ReadOpenSkyCredentials"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ingest" {
+  name   = "ingest"
+  role   = aws_iam_role.ingest.id
+  policy = data.aws_iam_policy_document.ingest.json
+}
+
+
+# ------------------------------------------------------------------------------------------------------- function
+
+resource "aws_cloudwatch_log_group" "ingest" {
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "ingest" {
+  #checkov:skip=CKV_AWS_117:The function only calls OpenSky's public API, S3 and Secrets Manager; a VPC would add a NAT gateway to its path and nothing to its security.
+  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the SQS queue through the on-failure destination (aws_lambda_function_event_invoke_config), which records the request and error, unlike a DLQ.
+  #checkov:skip=CKV_AWS_272:The package is built and deployed by this Terraform from the repository (make lambda-zip); there is no separate signing pipeline.
+  function_name                  = local.function_name
+  description                    = "Polls OpenSky /states/all and lands raw snapshots in the lake"
+  role                           = aws_iam_role.ingest.arn
+  runtime                        = "python3.11"
+  architectures                  = ["arm64"]
+  handler                        = "flight_assets.lambda_handler.lambda_handler"
+  filename                       = var.lambda_zip_path
+  source_code_hash               = filebase64sha256(var.lambda_zip_path)
+  memory_size                    = var.memory_mb
+  timeout                        = var.timeout_s
+  reserved_concurrent_executions = 1
+  kms_key_arn                    = var.kms_key_arn
+
+  environment {
+    variables = local.environment
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags       = var.tags
+  depends_on = [aws_cloudwatch_log_group.ingest, aws_iam_role_policy.ingest]
+}
+
+resource "aws_lambda_function_event_invoke_config" "ingest" {
+  function_name                = aws_lambda_function.ingest.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 60
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.dlq.arn
+    }
+  }
+}
+
+# ------------------------------------------------------------------------------------------------------- schedule
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  name                = local.function_name
+  description         = "Every minute (EventBridge's shortest rate); the function polls ${var.polls_per_invocation} times, ${var.poll_spacing_s} s apart"
+  schedule_expression = "rate(1 minute)"
+  state               = var.schedule_enabled ? "ENABLED" : "DISABLED"
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "ingest" {
+  rule      = aws_cloudwatch_event_rule.schedule.name
+  target_id = "ingest"
+  arn       = aws_lambda_function.ingest.arn
+}
+
+resource "aws_lambda_permission" "events" {
+  statement_id  = "AllowEventBridgeSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.ingest.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.schedule.arn
+}
+
+# --------------------------------------------------------------------------------------------------------- alarms
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${local.function_name}-errors"
+  alarm_description   = "Invocations where every poll failed (OpenSky or S3 errors); see the function's log group."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.errors_alarm_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alerts_topic_arn]
+  ok_actions          = [var.alerts_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "throttles" {
+  alarm_name          = "${local.function_name}-throttles"
+  alarm_description   = "An invocation was throttled: the previous one still ran (reserved concurrency 1), polls are being missed."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alerts_topic_arn]
+  ok_actions          = [var.alerts_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${local.function_name}-dlq-depth"
+  alarm_description   = "Failed invocations are waiting in the dead-letter queue ${aws_sqs_queue.dlq.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alerts_topic_arn]
+  ok_actions          = [var.alerts_topic_arn]
+  tags                = var.tags
+}
+
+# The handler writes one EMF line per poll with Landed = 1 when a snapshot landed. Missing data (the function did not
+# run at all) counts as breaching: silence is exactly what this alarm is for.
+resource "aws_cloudwatch_metric_alarm" "no_snapshot" {
+  alarm_name          = "${local.function_name}-no-snapshot-${var.no_snapshot_alarm_minutes}m"
+  alarm_description   = "No OpenSky snapshot landed in the lake for ${var.no_snapshot_alarm_minutes} minutes (EMF metric FlightAssets/Ingest Landed)."
+  namespace           = "FlightAssets/Ingest"
+  metric_name         = "Landed"
+  dimensions          = { Function = aws_lambda_function.ingest.function_name }
+  statistic           = "Sum"
+  period              = var.no_snapshot_alarm_minutes * 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [var.alerts_topic_arn]
+  ok_actions          = [var.alerts_topic_arn]
+  tags                = var.tags
+}

@@ -1,0 +1,767 @@
+"""The AWS deployment, proven without AWS (issue 4).
+
+- Terraform: `fmt -check` and `validate` of every root and module, with the AWS provider from a local mirror.
+- The environment root applied against moto's server on loopback (a test-only provider override), read back with
+  boto3 (buckets, encryption, lifecycle, function, schedule, queue, alarms, Glue tables, ECS, RDS, ALB ...), then
+  destroyed, leaving nothing behind. Athena named queries are checked in a plan only: moto has no DeleteNamedQuery.
+- The Lambda package: built by deploy/build_lambda.py, unpacked into a clean virtualenv that has only boto3 (as the
+  Lambda runtime does), its handler run in a subprocess against fake-opensky and moto, landing a snapshot.
+- checkov over deploy/terraform in its own virtualenv (.venv-checkov, created on first use): no failed check, every
+  skip justified inline.
+- Athena compatibility: the Glue tables match the Parquet files the pipeline writes and the raw key layout.
+- deploy/dagster.yaml and deploy/workspace.yaml are valid for this Dagster version; the Dockerfile's invariants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import importlib.metadata
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import venv
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from flight_assets import layout
+from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets_tests.servers import MotoServer
+from flight_assets_tests.terraform import (
+    ENV_ROOTS,
+    MODULES,
+    REPO_ROOT,
+    TERRAFORM_DIR,
+    Terraform,
+    copy_tree,
+    find_provider_mirror,
+    moto_override,
+    terraform_binary,
+)
+
+pytestmark = pytest.mark.slow
+
+DEPLOY = REPO_ROOT / "deploy"
+REGION = "us-east-1"
+PREFIX = "flight-assets-prod"
+ALLOWED_CIDR = "198.51.100.0/24"
+CHECKOV_VERSION = "3.3.30"
+CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
+BANNED_IN_LAMBDA = {"dagster", "pyarrow", "pandas", "duckdb", "boto3", "botocore", "grpc", "sqlalchemy"}
+
+
+def _terraform_or_skip() -> tuple[str, Path]:
+    binary = terraform_binary()
+    if binary is None:
+        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
+    mirror = find_provider_mirror()
+    if mirror is None:
+        pytest.skip("no local filesystem mirror of hashicorp/aws >= 5.100 found (set TF_PROVIDER_MIRROR to the "
+                    "directory that holds registry.terraform.io/); these tests never download providers")
+    return binary, mirror
+
+
+def _client(service: str, moto: MotoServer) -> Any:
+    return boto3.client(service, endpoint_url=moto.url, region_name=REGION)
+
+
+# ================================================================================================ Lambda package
+
+
+@pytest.fixture(scope="module")
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("lambda") / "lambda.zip"
+    result = subprocess.run([sys.executable, str(DEPLOY / "build_lambda.py"), "--output", str(output)],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 and "pip could not install" in result.stderr:
+        pytest.skip(f"the Lambda dependencies could not be installed for manylinux2014_aarch64: {result.stderr[-500:]}")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"wrote .*lambda\.zip \(\d+ files\): [\d,]+ bytes", result.stdout), result.stdout
+    return output
+
+
+@pytest.fixture(scope="module")
+def lambda_runtime(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> tuple[Path, Path]:
+    """(python of a clean virtualenv with only boto3, as the Lambda runtime has; the unzipped package)."""
+    base = tmp_path_factory.mktemp("lambda-runtime")
+    unzipped = base / "task"
+    with zipfile.ZipFile(lambda_zip) as archive:
+        archive.extractall(unzipped)
+    env_dir = base / "venv"
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    boto3_version = importlib.metadata.version("boto3")
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                             f"boto3=={boto3_version}"], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        pytest.skip(f"could not install boto3=={boto3_version} into the Lambda-like virtualenv: {result.stderr[-400:]}")
+    return python, unzipped
+
+
+_HANDLER_SCRIPT = """
+import json, sys
+import flight_assets, requests
+from flight_assets.lambda_handler import lambda_handler
+summary = lambda_handler(json.loads(sys.argv[1]), None)
+print("RESULT " + json.dumps({
+    "summary": summary,
+    "modules": sorted({name.split(".")[0] for name in sys.modules}),
+    "flight_assets": flight_assets.__file__,
+    "requests": requests.__file__,
+}))
+"""
+
+
+def run_packaged_handler(runtime: tuple[Path, Path], env: dict[str, str], event: dict[str, Any],
+                         cwd: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run the unzipped package's handler in the clean virtualenv; (result, the JSON log lines it printed)."""
+    python, unzipped = runtime
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(unzipped),
+                "PYTHONDONTWRITEBYTECODE": "1", **env}
+    completed = subprocess.run([str(python), "-s", "-c", _HANDLER_SCRIPT, json.dumps(event)], cwd=cwd,
+                               env=full_env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stdout.splitlines()
+    result = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT "):])
+    logs = [json.loads(line) for line in lines if line.startswith("{")]
+    assert result["flight_assets"].startswith(str(unzipped)) and result["requests"].startswith(str(unzipped))
+    assert not (BANNED_IN_LAMBDA - {"boto3", "botocore"}) & set(result["modules"]), result["modules"]
+    return result, logs
+
+
+def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> None:
+    with zipfile.ZipFile(lambda_zip) as archive:
+        names = archive.namelist()
+    top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
+    assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer"}, top
+    project = sorted(name for name in names if name.startswith("flight_assets/"))
+    assert project == [f"flight_assets/{m}.py" for m in sorted(
+        ["__init__", "config", "credits", "credit_budget", "lake", "layout", "opensky", "recorded", "snapshot",
+         "ingest", "lambda_handler"])]
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    # Built for the Lambda platform: compiled extensions (charset_normalizer's) are aarch64 ones.
+    extensions = [name for name in names if name.endswith(".so")]
+    assert extensions and all("aarch64" in name for name in extensions), extensions
+    size = lambda_zip.stat().st_size
+    print(f"\nlambda.zip: {size:,} bytes ({size / 1_048_576:.2f} MiB), {len(names)} files")
+    assert size < 5 * 1_048_576
+
+
+def test_packaged_handler_lands_a_snapshot(lambda_runtime: tuple[Path, Path], moto_server: MotoServer,
+                                           s3_bucket: str, tmp_path: Path) -> None:
+    secret_arn = _client("secretsmanager", moto_server).create_secret(
+        Name=f"opensky-zip-{s3_bucket}", SecretString=json.dumps({"client_id": "zip", "client_secret": "zip-secret"})
+    )["ARN"]
+    config = FakeOpenSkyConfig(simulate=50, tier="licensed", credits=100_000, client_id="zip",
+                               client_secret="zip-secret")
+    with FakeOpenSky(config) as server:
+        env = {
+            "FLIGHT_LAKE": f"s3://{s3_bucket}/lake", "AWS_ENDPOINT_URL": moto_server.url,
+            "OPENSKY_API_URL": server.api_url, "OPENSKY_TOKEN_URL": server.token_url,
+            "OPENSKY_SECRET_ARN": secret_arn, "OPENSKY_TIER": "licensed",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+        }
+        result, logs = run_packaged_handler(lambda_runtime, env, {"polls_per_invocation": 1}, tmp_path)
+    summary = result["summary"]
+    assert summary["status"] == "ok" and len(summary["keys_landed"]) == 1, summary
+    key = f"lake/{summary['keys_landed'][0]}"
+    body = _client("s3", moto_server).get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+    assert len(json.loads(gzip.decompress(body))["states"]) == 50
+    assert any(line.get("Landed") == 1 for line in logs)
+
+
+# =============================================================================================== Terraform static
+
+
+def test_terraform_fmt() -> None:
+    binary = terraform_binary()
+    if binary is None:
+        pytest.skip("terraform is not installed")
+    result = subprocess.run([binary, "fmt", "-check", "-recursive", "-diff", "-no-color", str(TERRAFORM_DIR)],
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull})
+    assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
+    """init + validate of every root and module (two at a time); directory → None or the failure."""
+    binary, mirror = _terraform_or_skip()
+    scratch = tmp_path_factory.mktemp("tf-validate")
+    tree = copy_tree(scratch)
+    dirs = [tree / p.relative_to(TERRAFORM_DIR) for p in ENV_ROOTS + MODULES]
+
+    def check(directory: Path) -> tuple[str, str | None]:
+        tf = Terraform(binary, directory, mirror, scratch)
+        try:
+            tf.init()
+            result = json.loads(tf.run("validate", "-json", "-no-color", check=False).stdout)
+        except AssertionError as exc:
+            return directory.relative_to(tree).as_posix(), str(exc)
+        problems = [f"{d['severity']}: {d['summary']} {d.get('detail', '')}" for d in result.get("diagnostics", [])]
+        return directory.relative_to(tree).as_posix(), None if result["valid"] and not problems else "\n".join(problems)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(check, dirs))
+
+
+@pytest.mark.parametrize("directory", [p.relative_to(TERRAFORM_DIR).as_posix() for p in ENV_ROOTS + MODULES])
+def test_terraform_validate(validated: dict[str, str | None], directory: str) -> None:
+    assert validated[directory] is None, validated[directory]
+
+
+def test_no_terraform_state_or_lock_files_in_the_repository() -> None:
+    leftovers = [p for pattern in (".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*")
+                 for p in TERRAFORM_DIR.rglob(pattern)]
+    assert not leftovers, leftovers
+
+
+# ========================================================================================================= checkov
+
+
+def _checkov() -> Path:
+    """checkov in its own virtualenv (it pins an old boto3), created once and then reused."""
+    binary = CHECKOV_VENV / "bin" / "checkov"
+    stamp = CHECKOV_VENV / ".checkov-version"
+    if binary.exists() and stamp.exists() and stamp.read_text().strip() == CHECKOV_VERSION:
+        return binary
+    venv.EnvBuilder(with_pip=True, clear=True).create(CHECKOV_VENV)
+    result = subprocess.run([str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                             "--disable-pip-version-check", f"checkov=={CHECKOV_VERSION}"],
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.skip(f"could not install checkov=={CHECKOV_VERSION} into {CHECKOV_VENV}: {result.stderr[-400:]}")
+    stamp.write_text(CHECKOV_VERSION)
+    return binary
+
+
+def test_checkov_has_no_failed_check_and_every_skip_is_justified() -> None:
+    checkov = _checkov()
+    result = subprocess.run(
+        [str(checkov), "--directory", str(TERRAFORM_DIR), "--framework", "terraform", "--output", "json",
+         "--quiet", "--compact", "--skip-download"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
+    report = json.loads(result.stdout)
+    report = report[0] if isinstance(report, list) else report
+    summary = report["summary"]
+    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range'][0]})"
+              for c in report.get("results", {}).get("failed_checks", [])]
+    assert summary["failed"] == 0 and not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert summary["parsing_errors"] == 0
+    assert summary["passed"] > 300, summary  # it really scanned the configuration
+    skipped = report["results"].get("skipped_checks", [])
+    unjustified = [f"{c['check_id']} {c['resource']}" for c in skipped
+                   if len((c.get("check_result", {}).get("suppress_comment") or "").strip()) < 20]
+    assert not unjustified, f"skips without a reason: {unjustified}"
+    print(f"\ncheckov {CHECKOV_VERSION}: {summary['passed']} passed, {summary['failed']} failed, "
+          f"{summary['skipped']} skipped (each with its reason inline)")
+
+
+# ==================================================================================================== Dagster files
+
+
+_ECS_ENV = {
+    "DAGSTER_PG_HOST": "db.internal", "DAGSTER_PG_PORT": "5432", "DAGSTER_PG_DB": "dagster",
+    "DAGSTER_PG_USERNAME": "dagster", "DAGSTER_PG_PASSWORD": "not-a-real-password",
+    "DAGSTER_PG_PASSWORD_SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds-db-x:password::",
+    "DAGSTER_RUN_TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/run",
+    "DAGSTER_RUN_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/execution",
+    "DAGSTER_RUN_LOG_GROUP": "/ecs/flight-assets-prod/runs", "DAGSTER_RUN_CPU_ARCHITECTURE": "X86_64",
+    "DAGSTER_COMPUTE_LOGS_BUCKET": "lake-bucket", "DAGSTER_COMPUTE_LOGS_PREFIX": "lake/_dagster/compute_logs",
+    "DAGSTER_CODE_SERVER_HOST": "code.flight-assets-prod.internal",
+}
+
+
+def test_dagster_yaml_for_ecs_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._serdes.config_class import class_from_code_pointer
+    from dagster_aws.ecs import EcsRunLauncher
+    from dagster_postgres import DagsterPostgresStorage
+
+    for name, value in _ECS_ENV.items():
+        monkeypatch.setenv(name, value)
+    config, _ = dagster_instance_config(str(DEPLOY))  # validates the whole file against the instance schema
+    postgres = process_config(DagsterPostgresStorage.config_type(), config["storage"]["postgres"])
+    assert postgres.success, postgres.errors
+    assert postgres.value["postgres_db"]["scheme"] == "postgresql+psycopg2"
+    for key, expected in [("run_coordinator", "QueuedRunCoordinator"), ("run_launcher", "EcsRunLauncher"),
+                          ("compute_logs", "S3ComputeLogManager")]:
+        assert config[key]["class"] == expected
+        klass = class_from_code_pointer(config[key]["module"], config[key]["class"])
+        processed = process_config(klass.config_type(), config[key]["config"])
+        assert processed.success, (key, processed.errors)
+    assert config["run_coordinator"]["config"]["max_concurrent_runs"] > 0
+    assert config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["start_timeout_seconds"] > 0
+    assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] > 0
+    # The launcher builds without calling AWS (task definition from config, secrets by ARN, no tag lookup).
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    processed = process_config(EcsRunLauncher.config_type(), config["run_launcher"]["config"])
+    launcher = EcsRunLauncher(**processed.value)
+    assert launcher.task_role_arn == _ECS_ENV["DAGSTER_RUN_TASK_ROLE_ARN"]
+    assert launcher.secrets == [{"name": "DAGSTER_PG_PASSWORD", "valueFrom": _ECS_ENV["DAGSTER_PG_PASSWORD_SECRET"]}]
+    assert launcher.secrets_tags == []
+    # Every variable the file reads is passed on to run tasks (they load the same file).
+    referenced = set(re.findall(r"env: (\w+)", (DEPLOY / "dagster.yaml").read_text()))
+    passed_on = set(config["run_launcher"]["config"]["env_vars"]) | {"DAGSTER_PG_PASSWORD"}
+    assert referenced <= passed_on, referenced - passed_on
+
+
+def test_workspace_yaml_for_ecs_points_at_the_grpc_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._config import process_config
+    from dagster._core.workspace.config_schema import WORKSPACE_CONFIG_SCHEMA
+
+    monkeypatch.setenv("DAGSTER_CODE_SERVER_HOST", "code.internal")
+    processed = process_config(WORKSPACE_CONFIG_SCHEMA, yaml.safe_load((DEPLOY / "workspace.yaml").read_text()))
+    assert processed.success, processed.errors
+    server = processed.value["load_from"][0]["grpc_server"]
+    assert server == {"host": "code.internal", "port": 4000, "location_name": "flight_assets"}
+
+
+def test_dockerfile_runs_as_non_root_without_entrypoint() -> None:
+    lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    instructions = [line.split()[0].upper() for line in lines]
+    assert "ENTRYPOINT" not in instructions  # EcsRunLauncher's command override must run as given
+    users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert any("deploy/dagster.yaml" in line and "deploy/workspace.yaml" in line for line in lines)
+    assert any(line.startswith("FROM python:3.11") for line in lines)
+
+
+# ================================================================================================ moto deployment
+
+_INVENTORY_CALLS: dict[str, Any] = {
+    "s3 buckets": lambda c: {b["Name"] for b in c("s3").list_buckets()["Buckets"]},
+    "kms keys": lambda c: {k["KeyId"] for k in c("kms").list_keys()["Keys"]
+                           if c("kms").describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"},
+    "kms aliases": lambda c: {a["AliasName"] for a in c("kms").list_aliases()["Aliases"]},
+    "lambda functions": lambda c: {f["FunctionName"] for f in c("lambda").list_functions()["Functions"]},
+    "sqs queues": lambda c: set(c("sqs").list_queues().get("QueueUrls", [])),
+    "event rules": lambda c: {r["Name"] for r in c("events").list_rules()["Rules"]},
+    "alarms": lambda c: {a["AlarmName"] for a in c("cloudwatch").describe_alarms()["MetricAlarms"]},
+    "dashboards": lambda c: {d["DashboardName"] for d in c("cloudwatch").list_dashboards()["DashboardEntries"]},
+    "log groups": lambda c: {g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]},
+    "sns topics": lambda c: {t["TopicArn"] for t in c("sns").list_topics()["Topics"]},
+    "secrets": lambda c: {s["Name"] for s in c("secretsmanager").list_secrets()["SecretList"]},
+    "glue databases": lambda c: {d["Name"] for d in c("glue").get_databases()["DatabaseList"]},
+    "athena workgroups": lambda c: {w["Name"] for w in c("athena").list_work_groups()["WorkGroups"]},
+    "iam roles": lambda c: {r["RoleName"] for r in c("iam").list_roles()["Roles"]},
+    "ecr repositories": lambda c: {r["repositoryName"] for r in c("ecr").describe_repositories()["repositories"]},
+    "ecs clusters": lambda c: {a for a in c("ecs").list_clusters()["clusterArns"]
+                               if c("ecs").describe_clusters(clusters=[a])["clusters"][0]["status"] == "ACTIVE"},
+    "ecs task definitions": lambda c: set(c("ecs").list_task_definitions(status="ACTIVE")["taskDefinitionArns"]),
+    "rds instances": lambda c: {d["DBInstanceIdentifier"] for d in c("rds").describe_db_instances()["DBInstances"]},
+    "rds subnet groups": lambda c: {g["DBSubnetGroupName"] for g in c("rds").describe_db_subnet_groups()["DBSubnetGroups"]},
+    "rds parameter groups": lambda c: {g["DBParameterGroupName"]
+                                       for g in c("rds").describe_db_parameter_groups()["DBParameterGroups"]},
+    "load balancers": lambda c: {lb["LoadBalancerName"] for lb in c("elbv2").describe_load_balancers()["LoadBalancers"]},
+    "target groups": lambda c: {t["TargetGroupName"] for t in c("elbv2").describe_target_groups()["TargetGroups"]},
+    "vpcs": lambda c: {v["VpcId"] for v in c("ec2").describe_vpcs()["Vpcs"]},
+    "subnets": lambda c: {s["SubnetId"] for s in c("ec2").describe_subnets()["Subnets"]},
+    "security groups": lambda c: {g["GroupId"] for g in c("ec2").describe_security_groups()["SecurityGroups"]},
+    "nat gateways": lambda c: {n["NatGatewayId"] for n in c("ec2").describe_nat_gateways()["NatGateways"]
+                               if n["State"] not in ("deleted", "deleting")},
+    "elastic ips": lambda c: {a["AllocationId"] for a in c("ec2").describe_addresses()["Addresses"]},
+    "vpc endpoints": lambda c: {e["VpcEndpointId"] for e in c("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+                                if e["State"].lower() not in ("deleted", "deleting")},
+    "flow logs": lambda c: {f["FlowLogId"] for f in c("ec2").describe_flow_logs()["FlowLogs"]},
+    "cloud map namespaces": lambda c: {n["Name"] for n in c("servicediscovery").list_namespaces()["Namespaces"]},
+}
+
+
+def inventory(moto: MotoServer) -> dict[str, set[str]]:
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = _client(service, moto)
+        return clients[service]
+
+    return {kind: call(client) for kind, call in _INVENTORY_CALLS.items()}
+
+
+class Deployment:
+    def __init__(self, tf: Terraform, moto: MotoServer, outputs: dict[str, Any], before: dict[str, set[str]]) -> None:
+        self.tf = tf
+        self.moto = moto
+        self.outputs = outputs
+        self.before = before
+        self.destroyed = False
+
+    def client(self, service: str) -> Any:
+        return _client(service, self.moto)
+
+    def destroy(self) -> None:
+        if not self.destroyed:
+            self.destroyed = True
+            self.tf.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout=900)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, lambda_zip: Path
+               ) -> Iterator[Deployment]:
+    """deploy/terraform/envs/prod applied to moto's server: everything, Dagster on ECS included."""
+    binary, mirror = _terraform_or_skip()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    scratch = tmp_path_factory.mktemp("tf-moto")
+    root = copy_tree(scratch) / "envs" / "prod"
+    (root / "moto_override.tf").write_text(moto_override(moto_server.url))
+    (root / "moto.auto.tfvars.json").write_text(json.dumps({
+        "lambda_zip_path": str(lambda_zip),
+        "opensky_tier": "licensed",
+        "webserver_allowed_cidrs": [ALLOWED_CIDR],
+        # so that destroy can delete what apply made
+        "force_destroy": True,
+        "alb_deletion_protection": False,
+        "db_deletion_protection": False,
+        "secret_recovery_window_days": 0,
+        # moto 5.2.5 has no DeleteNamedQuery: the saved queries could be created but never destroyed
+        # (test_named_queries_in_the_plan checks them in a plan instead)
+        "athena_named_queries": False,
+    }))
+    tf = Terraform(binary, root, mirror, scratch)
+    tf.init()
+    before = inventory(moto_server)
+    try:
+        tf.run("apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=20", timeout=900)
+        deployed = Deployment(tf, moto_server, tf.output(), before)
+    except BaseException:
+        tf.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout=900, check=False)
+        raise
+    yield deployed
+    deployed.destroy()
+
+
+def test_lake_buckets(deployment: Deployment) -> None:
+    s3 = deployment.client("s3")
+    kms_arn = deployment.outputs["kms_key_arn"]
+    lake = deployment.outputs["lake_bucket"]
+    assert deployment.outputs["lake_uri"] == f"s3://{lake}/lake"
+    athena, logs = lake.replace("-lake-", "-athena-"), lake.replace("-lake-", "-logs-")
+    for bucket in (lake, athena, logs):
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                      "RestrictPublicBuckets")), bucket
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        tls = next(st for st in policy["Statement"] if st["Sid"] == "DenyInsecureTransport")
+        assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for bucket in (lake, athena):
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        default = rule["ApplyServerSideEncryptionByDefault"]
+        assert default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_arn}
+        assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == logs
+    logs_default = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert logs_default["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    kms = deployment.client("kms")
+    assert kms.describe_key(KeyId=kms_arn)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=kms_arn)["KeyRotationEnabled"]
+
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=lake)["Rules"]}
+    raw = rules["raw-ia-glacier-expire"]
+    assert raw["Status"] == "Enabled" and raw["Filter"]["Prefix"] == "lake/raw/"
+    assert [(t["Days"], t["StorageClass"]) for t in raw["Transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER_IR")]
+    assert raw["Expiration"]["Days"] == 730
+    for layer in ("validated", "quarantine", "aggregates"):
+        rule = rules[f"processed-intelligent-tiering-{layer}"]
+        assert rule["Filter"]["Prefix"] == f"lake/{layer}/"
+        assert rule["Transitions"] == [{"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]
+    assert rules["governor-state-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+
+
+def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) -> None:
+    name = deployment.outputs["ingest_function_name"]
+    lam = deployment.client("lambda")
+    fn = lam.get_function_configuration(FunctionName=name)
+    assert fn["Runtime"] == "python3.11" and fn["Architectures"] == ["arm64"]
+    assert fn["Handler"] == "flight_assets.lambda_handler.lambda_handler"
+    assert fn["Timeout"] == 59 and fn["MemorySize"] == 256
+    env = fn["Environment"]["Variables"]
+    assert env["FLIGHT_LAKE"] == deployment.outputs["lake_uri"]
+    assert env["POLLS_PER_INVOCATION"] == "2" and env["POLL_SPACING_S"] == "30"
+    assert env["OPENSKY_SECRET_ARN"] == deployment.outputs["opensky_secret_arn"]
+    assert env["OPENSKY_TIER"] == "licensed"
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 1
+    invoke = lam.get_function_event_invoke_config(FunctionName=name)
+    dlq_name = deployment.outputs["ingest_dlq_name"]
+    sqs = deployment.client("sqs")
+    dlq_url = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    assert invoke["MaximumRetryAttempts"] == 0
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq["QueueArn"]
+    assert dlq["KmsMasterKeyId"] == deployment.outputs["kms_key_arn"]
+
+    events = deployment.client("events")
+    rule = events.describe_rule(Name=name)
+    assert rule["ScheduleExpression"] == "rate(1 minute)" and rule["State"] == "ENABLED"
+    assert [t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] == [fn["FunctionArn"]]
+
+    logs = deployment.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+    assert logs[0]["retentionInDays"] == 365 and logs[0]["kmsKeyId"] == deployment.outputs["kms_key_arn"]
+
+    topic = deployment.outputs["alerts_topic_arn"]
+    alarms = {a["AlarmName"]: a for a in
+              deployment.client("cloudwatch").describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]}
+    assert set(alarms) == {f"{name}-errors", f"{name}-throttles", f"{name}-dlq-depth", f"{name}-no-snapshot-10m"}
+    assert all(a["AlarmActions"] == [topic] for a in alarms.values())
+    silence = alarms[f"{name}-no-snapshot-10m"]
+    assert (silence["Namespace"], silence["MetricName"]) == ("FlightAssets/Ingest", "Landed")
+    assert silence["Dimensions"] == [{"Name": "Function", "Value": name}]
+    assert silence["Period"] == 600 and silence["ComparisonOperator"] == "LessThanThreshold"
+    assert silence["TreatMissingData"] == "breaching"
+    assert alarms[f"{name}-dlq-depth"]["Dimensions"] == [{"Name": "QueueName", "Value": dlq_name}]
+
+    sns = deployment.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert sns["KmsMasterKeyId"] == deployment.outputs["kms_key_arn"]
+    dashboard = deployment.client("cloudwatch").get_dashboard(DashboardName=deployment.outputs["dashboard_name"])
+    metrics = json.dumps(json.loads(dashboard["DashboardBody"]))
+    assert '"FlightAssets/Ingest", "Landed"' in metrics and "ECS" in metrics
+
+
+@contextlib.contextmanager
+def _without_bucket_policy(s3: Any, bucket: str) -> Iterator[dict[str, Any]]:
+    """Lift the bucket's policy for the duration, then put it back exactly as Terraform left it.
+
+    moto applies a Deny statement without evaluating its conditions (it passes no request context), so the
+    TLS-only policy denies every object request to moto, HTTPS or not. On AWS the same policy only denies plain HTTP.
+    """
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    with pytest.raises(s3.exceptions.ClientError, match="403|AccessDenied|Forbidden"):
+        s3.put_object(Bucket=bucket, Key="lake/_probe", Body=b"x")  # moto enforces the Deny
+    s3.delete_bucket_policy(Bucket=bucket)
+    try:
+        yield json.loads(policy)
+    finally:
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
+def test_deployed_function_configuration_runs_the_packaged_handler(
+    deployment: Deployment, lambda_runtime: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The zip, with exactly the environment Terraform gave the function, lands a snapshot in the deployed lake."""
+    name = deployment.outputs["ingest_function_name"]
+    deployed_env = deployment.client("lambda").get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    deployment.client("secretsmanager").put_secret_value(
+        SecretId=deployment.outputs["opensky_secret_arn"],
+        SecretString=json.dumps({"client_id": "deployed", "client_secret": "from-terraform-secret"}))
+    config = FakeOpenSkyConfig(simulate=50, tier="licensed", credits=100_000, client_id="deployed",
+                               client_secret="from-terraform-secret")
+    s3 = deployment.client("s3")
+    lake = deployment.outputs["lake_bucket"]
+    with FakeOpenSky(config) as server, _without_bucket_policy(s3, lake):
+        env = {**deployed_env, "AWS_ENDPOINT_URL": deployment.moto.url, "OPENSKY_API_URL": server.api_url,
+               "OPENSKY_TOKEN_URL": server.token_url, "AWS_LAMBDA_FUNCTION_NAME": name,
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+        result, logs = run_packaged_handler(lambda_runtime, env, {"polls_per_invocation": 1}, tmp_path)
+        summary = result["summary"]
+        assert summary["status"] == "ok" and len(summary["keys_landed"]) == 1, summary
+        key = summary["keys_landed"][0]
+        assert re.fullmatch(r"raw/states/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/\d+_[0-9a-f]{8}\.json\.gz", key)
+        head = s3.head_object(Bucket=lake, Key=f"lake/{key}")
+        assert head["ContentLength"] > 0 and head["ServerSideEncryption"] == "aws:kms"
+    # The metric line the no-snapshot alarm watches: same namespace, metric and dimension value.
+    emf = next(line for line in logs if "_aws" in line)
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FlightAssets/Ingest"
+    assert emf["Function"] == name and emf["Landed"] == 1
+
+
+def _hive_type(column: Any) -> str:
+    """The Hive/Athena type a Parquet leaf column is read as (from its physical and logical type)."""
+    logical = column.logical_type
+    kind = logical.type if logical is not None else "NONE"
+    details = json.loads(logical.to_json()) if kind != "NONE" else {}
+    if kind == "TIMESTAMP":
+        # Athena reads millisecond and microsecond Parquet timestamps (not nanoseconds)
+        assert details["timeUnit"] in ("milliseconds", "microseconds"), details
+        return "timestamp"
+    if kind == "STRING":
+        return "string"
+    if kind == "INT":
+        assert details["isSigned"], details
+        return {8: "tinyint", 16: "smallint", 32: "int", 64: "bigint"}[details["bitWidth"]]
+    return {"DOUBLE": "double", "FLOAT": "float", "BOOLEAN": "boolean", "INT32": "int", "INT64": "bigint"}[
+        column.physical_type]
+
+
+def _stored_columns(schema: Any) -> list[tuple[str, str]]:
+    """(name, Hive type) of the columns of a Parquet file written the way the pipeline writes it."""
+    import pyarrow.parquet as pq
+
+    try:
+        from flight_assets.validation import write_parquet
+
+        data = write_parquet(schema.empty_table())
+    except ImportError:
+        sink = io.BytesIO()
+        pq.write_table(schema.empty_table(), sink)
+        data = sink.getvalue()
+    parquet_schema = pq.ParquetFile(io.BytesIO(data)).schema
+    return [(parquet_schema.column(i).name, _hive_type(parquet_schema.column(i)))
+            for i in range(len(parquet_schema))]
+
+
+def _render(template: str, when: datetime) -> str:
+    """A storage.location.template with Athena's projected values for the UTC hour `when`."""
+    values = {"year": f"{when:%Y}", "month": f"{when:%m}", "day": f"{when:%d}", "hour": f"{when:%H}"}
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
+def test_glue_tables_are_athena_compatible_with_the_lake(deployment: Deployment) -> None:
+    try:
+        from flight_assets.aggregation import COUNTRY_AGGREGATES_SCHEMA
+        from flight_assets.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
+    except ImportError as exc:
+        pytest.skip(f"the pipeline's Parquet schemas are not importable yet: {exc}")
+    glue = deployment.client("glue")
+    database = deployment.outputs["glue_database"]
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=database)["TableList"]}
+    assert set(tables) == {"validated_states", "quarantined_states", "country_aggregates", "raw_states"}
+    lake = deployment.outputs["lake_uri"]
+    when = datetime(2025, 8, 30, 18, 18, 3, tzinfo=UTC)
+    expected_prefix = {
+        "validated_states": layout.VALIDATED_STATES_PREFIX, "quarantined_states": layout.QUARANTINE_STATES_PREFIX,
+        "country_aggregates": layout.COUNTRY_AGGREGATES_PREFIX, "raw_states": layout.RAW_STATES_PREFIX,
+    }
+    for name, table in tables.items():
+        params, storage = table["Parameters"], table["StorageDescriptor"]
+        # partition projection: the four hive keys, each a zero-padded integer range (year unpadded)
+        assert [(k["Name"], k["Type"]) for k in table["PartitionKeys"]] == [
+            ("year", "string"), ("month", "string"), ("day", "string"), ("hour", "string")]
+        assert params["projection.enabled"] == "true"
+        for key, (low, high, digits) in {"month": ("1", "12", "2"), "day": ("1", "31", "2"),
+                                         "hour": ("0", "23", "2")}.items():
+            assert params[f"projection.{key}.type"] == "integer"
+            assert params[f"projection.{key}.range"] == f"{low},{high}"
+            assert params[f"projection.{key}.digits"] == digits
+        first, last = (int(y) for y in params["projection.year.range"].split(","))
+        assert params["projection.year.type"] == "integer" and first <= 2025 <= last
+        # the location template renders to exactly the layout's hour prefix
+        rendered = _render(params["storage.location.template"], when)
+        assert rendered == f"{lake}/{layout.hour_prefix(expected_prefix[name], when)}/", (name, rendered)
+        assert storage["Location"] == f"{lake}/{expected_prefix[name]}/"
+    raw = tables["raw_states"]
+    raw_key = layout.raw_key(int(when.timestamp()), "0123abcd")
+    # a raw object's key (dated by the snapshot's own time) lies under the rendered template of its hour
+    assert f"{lake}/{raw_key}".rsplit("/", 1)[0] + "/" == _render(raw["Parameters"]["storage.location.template"], when)
+    assert raw["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert [(c["Name"], c["Type"]) for c in raw["StorageDescriptor"]["Columns"]] == [
+        ("time", "bigint"), ("states", "array<array<string>>")]
+
+    parquet_tables = {"validated_states": VALIDATED_SCHEMA, "quarantined_states": QUARANTINE_SCHEMA,
+                      "country_aggregates": COUNTRY_AGGREGATES_SCHEMA}
+    for name, schema in parquet_tables.items():
+        storage = tables[name]["StorageDescriptor"]
+        assert storage["SerdeInfo"]["SerializationLibrary"] == \
+            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+        glue_columns = [(c["Name"], c["Type"]) for c in storage["Columns"]]
+        stored = _stored_columns(schema)
+        # Athena reads Parquet columns by name: same names, same order, same types
+        assert "parquet.column.index.access" not in storage["SerdeInfo"].get("Parameters", {})
+        assert glue_columns == stored, (name, glue_columns, stored)
+        assert not {n for n, _ in glue_columns} & {"year", "month", "day", "hour"}, name
+
+
+def test_athena_workgroup(deployment: Deployment) -> None:
+    workgroup = deployment.client("athena").get_work_group(WorkGroup=deployment.outputs["athena_workgroup"])
+    config = workgroup["WorkGroup"]["Configuration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["BytesScannedCutoffPerQuery"] == 10 * 1024**3
+    encryption = config["ResultConfiguration"]["EncryptionConfiguration"]
+    assert encryption == {"EncryptionOption": "SSE_KMS", "KmsKey": deployment.outputs["kms_key_arn"]}
+    assert config["ResultConfiguration"]["OutputLocation"].startswith(f"s3://{PREFIX}-athena-")
+
+
+def test_named_queries_in_the_plan(deployment: Deployment) -> None:
+    tf = deployment.tf
+    tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-var", "athena_named_queries=true",
+           "-out=named-queries.plan", timeout=300)
+    plan = json.loads(tf.run("show", "-json", "-no-color", "named-queries.plan").stdout)
+    queries = {c["address"]: c for c in plan["resource_changes"] if c["type"] == "aws_athena_named_query"}
+    assert len(queries) == 2 and all(c["change"]["actions"] == ["create"] for c in queries.values())
+    after = {c["name"]: c["change"]["after"] for c in queries.values()}
+    day = "year = '2025' AND month = '08' AND day = '30'"
+    by_country, bands = after["states_by_country_for_a_day"], after["altitude_bands"]
+    assert "FROM country_aggregates" in by_country["query"] and day in by_country["query"]
+    assert "FROM validated_states" in bands["query"] and day in bands["query"]
+    for query in (by_country, bands):
+        assert query["workgroup"] == deployment.outputs["athena_workgroup"]
+        assert query["database"] == deployment.outputs["glue_database"]
+
+
+def test_dagster_on_ecs(deployment: Deployment) -> None:
+    ecs = deployment.client("ecs")
+    cluster = deployment.outputs["ecs_cluster_name"]
+    services = {s["serviceName"]: s for s in ecs.describe_services(
+        cluster=cluster, services=["webserver", "daemon", "code"])["services"]}
+    assert set(services) == {"webserver", "daemon", "code"}
+    assert all(s["launchType"] == "FARGATE" and s["desiredCount"] == 1 for s in services.values())
+    # moto does not return deploymentConfiguration: read what Terraform applied from its state
+    state = json.loads(deployment.tf.run("show", "-json", "-no-color").stdout)
+    resources = [r for module in state["values"]["root_module"]["child_modules"]
+                 for r in module.get("resources", [])]
+    daemon_service = next(r for r in resources if r["address"].endswith("aws_ecs_service.daemon[0]"))
+    assert daemon_service["values"]["deployment_maximum_percent"] == 100  # never two daemons at once
+    assert daemon_service["values"]["deployment_minimum_healthy_percent"] == 0
+    assert services["webserver"]["loadBalancers"][0]["containerPort"] == 3000
+    for service in services.values():
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        assert network["assignPublicIp"] == "DISABLED"
+    definitions = {name: ecs.describe_task_definition(taskDefinition=s["taskDefinition"])["taskDefinition"]
+                   for name, s in services.items()}
+    roles = {d["taskRoleArn"] for d in definitions.values()}
+    assert len(roles) == 3 and not roles & {d["executionRoleArn"] for d in definitions.values()}
+    code = definitions["code"]["containerDefinitions"][0]
+    env = {e["name"]: e["value"] for e in code["environment"]}
+    assert env["FLIGHT_ALERTS_TOPIC_ARN"] == deployment.outputs["alerts_topic_arn"]
+    assert env["FLIGHT_LAKE"] == deployment.outputs["lake_uri"]
+    assert env["DAGSTER_CURRENT_IMAGE"].startswith(deployment.outputs["ecr_repository_url"])
+    assert code["command"][:3] == ["dagster", "api", "grpc"] and "entryPoint" not in code
+    assert [s["name"] for s in code["secrets"]] == ["DAGSTER_PG_PASSWORD"]
+    # every variable deploy/dagster.yaml and workspace.yaml read is set on every service
+    needed = set(re.findall(r"env: (\w+)", (DEPLOY / "dagster.yaml").read_text() +
+                            (DEPLOY / "workspace.yaml").read_text())) - {"DAGSTER_PG_PASSWORD"}
+    for name, definition in definitions.items():
+        container_env = {e["name"] for e in definition["containerDefinitions"][0]["environment"]}
+        assert needed <= container_env, (name, needed - container_env)
+
+    rds = deployment.client("rds").describe_db_instances()["DBInstances"]
+    db = next(d for d in rds if d["DBInstanceIdentifier"] == PREFIX)
+    assert db["StorageEncrypted"] and not db["PubliclyAccessible"] and db["Engine"] == "postgres"
+    assert db["MasterUserSecret"]["SecretArn"]
+
+    elb = deployment.client("elbv2")
+    lb = next(b for b in elb.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"].startswith(PREFIX))
+    assert lb["Scheme"] == "internal"
+    groups = deployment.client("ec2").describe_security_groups(GroupIds=lb["SecurityGroups"])["SecurityGroups"]
+    ingress = [(p["FromPort"], r["CidrIp"]) for g in groups for p in g["IpPermissions"] for r in p["IpRanges"]]
+    assert ingress == [(80, ALLOWED_CIDR)]  # the allow-list and nothing else
+
+    iam = deployment.client("iam")
+    daemon = iam.get_role_policy(RoleName=f"{PREFIX}-dagster-daemon", PolicyName="daemon")["PolicyDocument"]
+    daemon = json.loads(daemon) if isinstance(daemon, str) else daemon
+    pass_role = next(s for s in daemon["Statement"] if s["Sid"] == "PassOnlyTheRunRoles")
+    assert sorted(pass_role["Resource"]) == sorted([f"arn:aws:iam::123456789012:role/{PREFIX}-dagster-run",
+                                                    f"arn:aws:iam::123456789012:role/{PREFIX}-ecs-execution"])
+
+
+def test_destroy_leaves_nothing_behind(deployment: Deployment) -> None:
+    deployment.destroy()
+    after = inventory(deployment.moto)
+    left = {kind: sorted(after[kind] - deployment.before[kind]) for kind in after if after[kind] - deployment.before[kind]}
+    assert not left, f"left behind after terraform destroy: {left}"

@@ -2,8 +2,8 @@
 
 Sizes come from measurement: the lake's own objects when it holds data (raw gzip bytes per state, validated
 Parquet bytes per row), else the reference figures measured by the benchmarks on the real 10,578-state global
-snapshot. Prices are AWS us-east-1 list prices (2026), arm64 where the deployment uses it; they are inputs, printed
-with the result, so a reader can redo the sum. No Dagster import.
+snapshot. Prices are AWS us-east-1 list prices (2026) for what deploy/terraform creates by default (deploy/README.md
+shows the same sum line by line); they are inputs, so a reader can redo it. No Dagster import.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ class Prices:
     s3_put_per_1000: float = 0.005
     lambda_gb_s_arm: float = 0.0000133334
     lambda_per_million_requests: float = 0.20
-    fargate_vcpu_hour_arm: float = 0.03238
-    fargate_gb_hour_arm: float = 0.00356
+    fargate_vcpu_hour: float = 0.04048  # x86, the Terraform default (cpu_architecture)
+    fargate_gb_hour: float = 0.004445
     rds_t4g_micro_hour: float = 0.016
     rds_gb_month: float = 0.115
     alb_hour: float = 0.0225
+    nat_gateway_hour: float = 0.045
     secrets_per_month: float = 0.40
+    kms_key_per_month: float = 1.00
     cloudwatch_logs_gb: float = 0.50
 
 
@@ -108,7 +110,7 @@ def plan_capacity(
     bbox: BBox | None = None,
     sizes: Sizes | None = None,
     prices: Prices = Prices(),
-    lambda_memory_gb: float = 0.5,
+    lambda_memory_gb: float = 0.25,  # deploy/terraform ingestion module default
     polls_per_invocation: int = 2,
     poll_s: float = 0.2,
 ) -> CapacityPlan:
@@ -131,13 +133,14 @@ def plan_capacity(
         + invocations / 1e6 * prices.lambda_per_million_requests,
         "S3 storage of a month's data (raw + processed)": (month_gb_raw + month_gb_parquet) * prices.s3_gb_month,
         "S3 PUTs": (snapshots * DAYS_PER_MONTH + 3 * hours) / 1000 * prices.s3_put_per_1000,
-        # webserver 0.5 vCPU/1 GB, daemon and code server 0.25 vCPU/0.5 GB each, always on
-        "Fargate services": hours * (1.0 * prices.fargate_vcpu_hour_arm + 2.0 * prices.fargate_gb_hour_arm),
-        # one hourly run a hour, 1 vCPU/2 GB for ~3 minutes
-        "Fargate run tasks": hours * 0.05 * (1.0 * prices.fargate_vcpu_hour_arm + 2.0 * prices.fargate_gb_hour_arm),
+        # webserver, daemon and code server: 0.5 vCPU / 1 GB each, always on (deploy/terraform defaults)
+        "Fargate services": hours * 3 * (0.5 * prices.fargate_vcpu_hour + 1.0 * prices.fargate_gb_hour),
+        # one hourly run a hour, 1 vCPU / 2 GB for ~4 minutes
+        "Fargate run tasks": hours * 4 / 60 * (1.0 * prices.fargate_vcpu_hour + 2.0 * prices.fargate_gb_hour),
         "RDS PostgreSQL db.t4g.micro + 20 GB": hours * prices.rds_t4g_micro_hour + 20 * prices.rds_gb_month,
         "Application Load Balancer": hours * prices.alb_hour,
-        "Secrets Manager (2 secrets)": 2 * prices.secrets_per_month,
+        "NAT gateway (private subnets)": hours * prices.nat_gateway_hour,
+        "KMS key + Secrets Manager (2 secrets)": prices.kms_key_per_month + 2 * prices.secrets_per_month,
         "CloudWatch Logs (~1 KB a poll)": snapshots * DAYS_PER_MONTH * 1e3 / 1e9 * prices.cloudwatch_logs_gb,
     }
     return CapacityPlan(
@@ -171,7 +174,7 @@ def describe(plan: CapacityPlan, days: int = DAYS_PER_MONTH) -> str:
         f"  Lambda: {plan.lambda_invocations_per_month:,} invocations, "
         f"{plan.lambda_gb_seconds_per_month:,.0f} GB-seconds a month",
         "  approximate monthly AWS bill (us-east-1 list prices):",
-        *(f"    {name:45s} ${cost:9,.2f}" for name, cost in plan.monthly_cost.items()),
-        f"    {'total':45s} ${plan.monthly_total:9,.2f}",
+        *(f"    {name:48s} ${cost:9,.2f}" for name, cost in plan.monthly_cost.items()),
+        f"    {'total':48s} ${plan.monthly_total:9,.2f}",
     ]
     return "\n".join(lines)

@@ -19,11 +19,13 @@ def test_licensed_global_plan_arithmetic() -> None:
     assert plan.raw_bytes_per_day == pytest.approx(2_880 * 10_578 * 41.7)
     assert plan.parquet_bytes_per_day == pytest.approx(2_880 * 10_578 * 6.9)
     assert plan.lambda_invocations_per_month == 43_200
-    # Each invocation: the first poll, the 30-s wait, the second poll (0.2 s each), at 0.5 GB.
-    assert plan.lambda_gb_seconds_per_month == pytest.approx(43_200 * 30.4 * 0.5)
+    # Each invocation: the first poll, the 30-s wait, the second poll (0.2 s each), at 256 MB.
+    assert plan.lambda_gb_seconds_per_month == pytest.approx(43_200 * 30.4 * 0.25)
     prices = capacity.Prices()
     assert plan.monthly_cost["Lambda (GB-seconds + requests)"] == pytest.approx(
-        43_200 * 30.4 * 0.5 * prices.lambda_gb_s_arm + 0.0432 * prices.lambda_per_million_requests)
+        43_200 * 30.4 * 0.25 * prices.lambda_gb_s_arm + 0.0432 * prices.lambda_per_million_requests)
+    assert plan.monthly_cost["Fargate services"] == pytest.approx(720 * 3 * (0.5 * 0.04048 + 0.004445))
+    assert plan.monthly_cost["NAT gateway (private subnets)"] == pytest.approx(720 * 0.045)
     assert plan.monthly_cost["RDS PostgreSQL db.t4g.micro + 20 GB"] == pytest.approx(720 * 0.016 + 20 * 0.115)
     assert plan.monthly_total == pytest.approx(sum(plan.monthly_cost.values()))
 

@@ -18,9 +18,10 @@ from flight_assets.layout import RAW_STATES_PREFIX, VALIDATED_STATES_PREFIX, par
 DAYS_PER_MONTH = 30
 
 # Measured on states_global_20250830T181803Z.json (10,578 states): gzip level 5 body 441,468 B → 41.7 B/state;
-# one hour of 120 such snapshots as validated Parquet (zstd) — see bench/hourly.py — ≈ 6.9 B/row.
+# one hour of 120 such snapshots as validated Parquet (zstd), bench/hourly.py: 13,436,765 B / 1,269,360 rows
+# = 10.6 B/row.
 REFERENCE_RAW_BYTES_PER_STATE = 41.7
-REFERENCE_PARQUET_BYTES_PER_ROW = 6.9
+REFERENCE_PARQUET_BYTES_PER_ROW = 10.6
 REFERENCE_GLOBAL_STATES = 10_578  # states in one global snapshot (a box holds its share of these)
 GLOBE_SQ_DEG = 180 * 360
 

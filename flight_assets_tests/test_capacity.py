@@ -17,7 +17,7 @@ def test_licensed_global_plan_arithmetic() -> None:
     assert plan.interval_s == 30 and plan.snapshots_per_day == 2_880 and plan.credits_per_day == 11_520
     assert plan.states_per_day == 2_880 * 10_578
     assert plan.raw_bytes_per_day == pytest.approx(2_880 * 10_578 * 41.7)
-    assert plan.parquet_bytes_per_day == pytest.approx(2_880 * 10_578 * 6.9)
+    assert plan.parquet_bytes_per_day == pytest.approx(2_880 * 10_578 * 10.6)
     assert plan.lambda_invocations_per_month == 43_200
     # Each invocation: the first poll, the 30-s wait, the second poll (0.2 s each), at 256 MB.
     assert plan.lambda_gb_seconds_per_month == pytest.approx(43_200 * 30.4 * 0.25)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from flight_assets.processes import stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,12 +52,7 @@ class Process:
         raise RuntimeError(f"{url} did not come up within 30 s")
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_process_group(self.proc, timeout=10)
 
 
 def start_moto() -> tuple[Process, str]:

@@ -8,7 +8,6 @@ fake-opensky and `dagster dev` against it; Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from flight_assets.fake_opensky import SimulatedTraffic
 from flight_assets.ingest import land_snapshot
 from flight_assets.lake import open_lake
 from flight_assets.layout import partition_key_for_time
+from flight_assets.processes import stop_process_group
 from flight_assets.snapshot import parse_snapshot
 
 DEMO_CLIENT = "demo-client"
@@ -77,18 +77,6 @@ def demo_environment(api_url: str) -> dict[str, str]:
     }
 
 
-def _stop(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Stop a process started in its own group: SIGTERM to the group, SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 def serve(hours: int, aircraft: int, ui_port: int = 3000, fake_port: int = 8090) -> int:
     """Start fake-opensky, land and build the history, then run `dagster dev` until Ctrl-C."""
     from flight_assets.config import load_settings
@@ -131,5 +119,5 @@ def serve(hours: int, aircraft: int, ui_port: int = 3000, fake_port: int = 8090)
         return 0
     finally:
         if dagster is not None:
-            _stop(dagster)
-        _stop(fake)
+            stop_process_group(dagster)
+        stop_process_group(fake)

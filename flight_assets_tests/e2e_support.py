@@ -35,6 +35,7 @@ import requests
 
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets.lake import S3Lake
+from flight_assets.processes import stop_process_group
 from flight_assets_tests.hour_data import GLOBAL, land_bodies, load_global, retimed_body
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -76,38 +77,6 @@ def poll_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 
 
 # ------------------------------------------------------------------------------------------------ process groups
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group, from /proc."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(stat.parent.name))
-    return members
-
-
-def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20) -> None:
-    """SIGTERM the process's whole group (it was started with start_new_session=True), SIGKILL what remains.
-
-    `dagster dev` started from a backgrounded shell may ignore SIGTERM; its webserver, daemon and run workers are
-    in the same group, so nothing it started outlives the test.
-    """
-    pgid = process.pid
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        process.poll()
-        if process.returncode is not None and not _group_members(pgid):
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)
 
 
 # ------------------------------------------------------------------------------------------------------ dagster

@@ -75,9 +75,11 @@ def scan_new_raw_keys(lake: Lake, cursor: dict[str, object] | None, max_keys: in
         for back in range(RECENT_HOURS):
             prefix = hour_prefix(RAW_STATES_PREFIX, newest - timedelta(hours=back))
             seen = recent.get(prefix, set())
+            listed = set(new)
             for obj in lake.list(prefix + "/"):
-                if parse_raw_key(obj.key) and obj.key not in seen and obj.key not in new:
+                if parse_raw_key(obj.key) and obj.key not in seen and obj.key not in listed:
                     new.append(obj.key)
+                    listed.add(obj.key)
     by_partition: dict[str, PartitionLanding] = {}
     for key in new:
         parsed_key = parse_raw_key(key)

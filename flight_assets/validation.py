@@ -50,8 +50,11 @@ Snapshot-level behaviour: exact duplicate snapshots (same sha256 of the decompre
 counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare
 array of rows (no `{"time", "states"}` wrapper) is dated by its newest integer last_contact, as
 `flight-assets land` does. `states: null` is an empty snapshot.
-A body that is not gzip, not JSON, or not a states response raises `SnapshotError` naming the key: bronze
-objects were checked at landing, so an unreadable one is corruption to look at, not a row to skip.
+Object-level quarantine: a raw object that cannot be read (not gzip, corrupt or truncated gzip, not JSON, not
+a states response) is quarantined whole with reason `unreadable_object` and its key, and one whose own `time`
+lies outside the hour being built (a body under the wrong `hour=` folder) with reason `wrong_hour`; neither
+fails the hour, and neither contributes rows. Their quarantine row has no row_index and no raw_row (the object
+itself stays in raw/ for inspection); `HourStats.objects_quarantined` counts them by reason.
 """
 
 from __future__ import annotations
@@ -65,12 +68,14 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from flight_assets.layout import parse_raw_key
 from flight_assets.snapshot import SnapshotError, body_preview
 
 try:  # ISA-L inflate is ~2x zlib's; optional, identical output.
@@ -90,10 +95,12 @@ __all__ = [
     "SOFT_RULES",
     "STALE_POSITION_S",
     "VALIDATED_SCHEMA",
+    "OBJECT_REASONS",
     "HourResult",
     "HourStats",
     "Rule",
     "SnapshotError",
+    "build_and_write_hour",
     "build_validated_hour",
     "write_parquet",
 ]
@@ -317,11 +324,17 @@ QUARANTINE_SCHEMA = pa.schema(
 # Results
 
 
+# Reasons for quarantining a whole raw object (one quarantine row per object, row_index null).
+UNREADABLE_OBJECT = "unreadable_object"
+WRONG_HOUR = "wrong_hour"
+OBJECT_REASONS = (UNREADABLE_OBJECT, WRONG_HOUR)
+
+
 @dataclass(frozen=True)
 class HourStats:
     rows_total: int
     rows_valid: int
-    rows_quarantined: int
+    rows_quarantined: int  # rows of readable snapshots that failed a hard rule
     quarantined_by_reason: dict[str, int]  # every hard rule code, 0 included
     flagged: dict[str, int]  # soft rule code -> validated rows flagged
     snapshots_read: int  # items given, duplicates included
@@ -331,11 +344,14 @@ class HourStats:
     distinct_countries: int  # distinct non-null origin_country among validated rows
     bytes_in: int  # compressed bytes of all items read
     slow_path_snapshots: int  # snapshots the exact per-row parser had to read (diagnostic)
+    # Whole raw objects quarantined, per OBJECT_REASONS code (0 included), and their keys (sorted).
+    objects_quarantined: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OBJECT_REASONS, 0))
+    quarantined_object_keys: tuple[str, ...] = ()
 
     @property
     def quality_score(self) -> float:
-        """valid / total rows; 1.0 for an hour without rows (completeness is a separate check)."""
-        return self.rows_valid / self.rows_total if self.rows_total else 1.0
+        """valid / total rows; 0.0 for an hour without rows: nothing valid is not perfect quality."""
+        return self.rows_valid / self.rows_total if self.rows_total else 0.0
 
     def as_dict(self) -> dict[str, object]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -372,12 +388,14 @@ def _gunzip(key: str, data: bytes) -> bytes:
     isize = int.from_bytes(data[-4:], "little")
     try:
         body = _inflate.decompress(data, 31, max(16384, min(isize, 1100 * len(data))))
-    except zlib.error as exc:  # isal raises zlib.error too
-        raise SnapshotError(f"{key}: corrupt gzip data ({exc})") from None
-    if len(body) & 0xFFFFFFFF != isize:  # multi-member gzip: decompress() stops after the first member
-        import gzip
+        if len(body) & 0xFFFFFFFF != isize:  # multi-member gzip: decompress() stops after the first member
+            import gzip
 
-        body = gzip.decompress(data)
+            body = gzip.decompress(data)
+    # isal's IsalError (`_inflate.error`, not a zlib.error: "incomplete or truncated stream", "Incorrect checksum"),
+    # zlib.error, gzip's EOFError and BadGzipFile (an OSError): every way a damaged object fails, named by key.
+    except (_inflate.error, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise SnapshotError(f"{key}: corrupt or truncated gzip data ({type(exc).__name__}: {exc})") from None
     return body
 
 
@@ -696,11 +714,25 @@ def _validate(parsed: _Parsed, key: str, digest: bytes, compressed: bytes) -> _S
     return _SnapshotOut(key, digest, parsed.time, n, batch, quarantine, flagged, parsed.slow, compressed)
 
 
-def _process(item: tuple[str, bytes]) -> _SnapshotOut:
+@dataclass(frozen=True)
+class _RejectedObject:
+    """A raw object quarantined whole (OBJECT_REASONS), with the sentence that says why."""
+
+    key: str
+    time: int | None  # the body's own time when it was readable, else the time in the key's name
+    reason: str
+    detail: str
+
+
+def _process(item: tuple[str, bytes]) -> _SnapshotOut | _RejectedObject:
     key, compressed = item
-    body = _gunzip(key, compressed)
-    digest = hashlib.sha256(body).digest()
-    parsed = _parse_fast(body) or _parse_slow(key, body)
+    try:
+        body = _gunzip(key, compressed)
+        digest = hashlib.sha256(body).digest()
+        parsed = _parse_fast(body) or _parse_slow(key, body)
+    except SnapshotError as exc:
+        named = parse_raw_key(key)
+        return _RejectedObject(key, named[0] if named else None, UNREADABLE_OBJECT, str(exc))
     return _validate(parsed, key, digest, compressed)
 
 
@@ -755,13 +787,15 @@ def _resolve_same_time(group: list[_SnapshotOut]) -> None:
         out.valid = kept
 
 
-def build_validated_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int | None = None) -> HourResult:
+def build_validated_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int | None = None,
+                         hour_start: int | None = None) -> HourResult:
     """Validate one UTC hour of raw snapshots given as (raw object key, gzip-compressed body) pairs.
 
-    Rows are never dropped: every state of every distinct snapshot ends up in `validated` or `quarantine`.
-    Output is independent of the order of `snapshots` and of `workers`.
+    Rows are never dropped: every state of every distinct snapshot ends up in `validated` or `quarantine`, and
+    every unreadable object (or, with `hour_start`, every body whose own time is outside that hour) in the
+    quarantine as one object-level row. Output is independent of the order of `snapshots` and of `workers`.
     """
-    return _build(list(snapshots), workers, None)
+    return _build(list(snapshots), workers, None, hour_start)
 
 
 @dataclass(frozen=True)
@@ -771,32 +805,30 @@ class WrittenHour:
     quarantine_parquet: bytes
 
 
-def build_and_write_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int | None = None) -> WrittenHour:
+def build_and_write_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int | None = None,
+                         hour_start: int | None = None) -> WrittenHour:
     """build_validated_hour and write_parquet of both tables, with the validated file encoded while later
     snapshots are still being parsed: Parquet encoding (~0.35 s of one core for a global hour, GIL released)
     overlaps the parallel parse instead of following it."""
     sink = io.BytesIO()
     with pq.ParquetWriter(sink, VALIDATED_SCHEMA, **_parquet_options(VALIDATED_SCHEMA)) as writer:
-        result = _build(list(snapshots), workers, writer)
+        result = _build(list(snapshots), workers, writer, hour_start)
     return WrittenHour(result, sink.getvalue(), write_parquet(result.quarantine))
 
 
-_RAW_KEY_TIME = re.compile(r"^(\d+)_[0-9a-f]{8}\.json\.gz$")
-
-
-def _processed_in_time_order(items: list[tuple[str, bytes]], n_workers: int) -> Iterator[_SnapshotOut]:
+def _processed_in_time_order(items: list[tuple[str, bytes]], n_workers: int) -> Iterator[_SnapshotOut | _RejectedObject]:
     """Every snapshot processed, in (time, key) order. Raw keys carry their time (`…/<time>_<sha8>.json.gz`), so
     snapshots are handed over in order while the pool still works on later ones; other keys (tests, recordings)
     are ordered once all are processed."""
-    times = [_RAW_KEY_TIME.match(key.rsplit("/", 1)[-1]) for key, _ in items]
+    times = [parse_raw_key(key) for key, _ in items]
     streaming = all(times)
     if streaming:
-        order = sorted(range(len(items)), key=lambda i: (int(times[i][1]), items[i][0]))  # type: ignore[index]
+        order = sorted(range(len(items)), key=lambda i: (times[i][0], items[i][0]))  # type: ignore[index]
         items = [items[i] for i in order]
     pool = ThreadPoolExecutor(max_workers=min(n_workers, len(items))) if n_workers > 1 and len(items) > 1 else None
-    outs: Iterable[_SnapshotOut] = pool.map(_process, items) if pool else map(_process, items)
+    outs: Iterable[_SnapshotOut | _RejectedObject] = pool.map(_process, items) if pool else map(_process, items)
     try:
-        yield from outs if streaming else sorted(outs, key=lambda o: (o.time, o.key))
+        yield from outs if streaming else sorted(outs, key=lambda o: (o.time or 0, o.key))
     finally:
         if pool is not None:
             pool.shutdown()
@@ -850,7 +882,25 @@ class _RowGroups:
         self.pending, self.rows = [], 0
 
 
-def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.ParquetWriter | None) -> HourResult:
+def _accepted(outs: Iterable[_SnapshotOut | _RejectedObject], hour_start: int | None,
+              rejected: list[_RejectedObject]) -> Iterator[_SnapshotOut]:
+    """The readable snapshots of the hour; unreadable ones and bodies dated outside the hour go to `rejected`."""
+    for out in outs:
+        if isinstance(out, _RejectedObject):
+            rejected.append(out)
+        elif hour_start is not None and not hour_start <= out.time < hour_start + 3600:
+            when = datetime.fromtimestamp(out.time, tz=UTC)
+            hour = datetime.fromtimestamp(hour_start, tz=UTC)
+            rejected.append(_RejectedObject(
+                out.key, out.time, WRONG_HOUR,
+                f"{out.key}: the body's own time {out.time} ({when:%Y-%m-%d %H:%M:%S} UTC) is outside the hour "
+                f"{hour:%Y-%m-%d %H:00} of its folder; its {out.rows:,} states belong to hour {when:%H:00}"))
+        else:
+            yield out
+
+
+def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.ParquetWriter | None,
+           hour_start: int | None = None) -> HourResult:
     # Hand memory freed since the last hour back to the OS first: a long-lived process (a Dagster worker running
     # partition after partition, the benchmark) otherwise creeps up by ~20 MB per hour in allocator caches.
     pa.default_memory_pool().release_unused()
@@ -860,7 +910,8 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
     key_names = sorted({key for key, _ in items})
     index_of = {key: i for i, key in enumerate(key_names)}
     keys = pa.array(key_names, pa.string())
-    outs = _processed_in_time_order(items, workers or _workers())
+    rejected: list[_RejectedObject] = []
+    outs = _accepted(_processed_in_time_order(items, workers or _workers()), hour_start, rejected)
     del items
     row_groups = _RowGroups(writer) if writer is not None else None
     kept: list[_SnapshotOut] = []
@@ -883,11 +934,17 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
             kept.append(out)
     if row_groups is not None:
         row_groups.close()
-    duplicate_snapshots = n_items - len(kept)
+    duplicate_snapshots = n_items - len(kept) - len(rejected)
+    rejected.sort(key=lambda r: r.key)
     validated = pa.Table.from_batches(batches, schema=VALIDATED_SCHEMA)
     del batches
 
-    q_time, q_key, q_row, q_reason, q_detail, q_raw = [], [], [], [], [], []
+    q_time: list[int | None] = []
+    q_key: list[str] = []
+    q_row: list[int | None] = []
+    q_reason: list[str] = []
+    q_detail: list[str] = []
+    q_raw: list[str | None] = []
     for out in kept:
         for row_index, reason, detail, raw in out.quarantine:
             q_time.append(out.time)
@@ -896,6 +953,14 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
             q_reason.append(reason)
             q_detail.append(detail)
             q_raw.append(raw)
+    rows_quarantined = len(q_reason)
+    for obj in rejected:
+        q_time.append(obj.time)
+        q_key.append(obj.key)
+        q_row.append(None)
+        q_reason.append(obj.reason)
+        q_detail.append(obj.detail)
+        q_raw.append(None)
     quarantine = pa.Table.from_arrays(
         [pa.array(q_time, pa.int64()).cast(_TS), pa.array(q_key, pa.string()), pa.array(q_row, pa.int32()),
          pa.array(q_reason, pa.string()), pa.array(q_detail, pa.string()), pa.array(q_raw, pa.string())],
@@ -903,17 +968,20 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
     )  # fmt: skip
 
     by_reason = dict.fromkeys((r.code for r in HARD_RULES), 0)
-    for reason in q_reason:
+    for reason in q_reason[:rows_quarantined]:
         by_reason[reason] += 1
+    by_object_reason = dict.fromkeys(OBJECT_REASONS, 0)
+    for obj in rejected:
+        by_object_reason[obj.reason] += 1
     flagged = {r.code: sum(o.flagged[r.code] for o in kept) for r in SOFT_RULES}
     rows_total = sum(o.rows for o in kept)
     stats = HourStats(
         rows_total=rows_total,
         rows_valid=validated.num_rows,
-        rows_quarantined=quarantine.num_rows,
+        rows_quarantined=rows_quarantined,
         quarantined_by_reason=by_reason,
         flagged=flagged,
-        snapshots_read=len(kept) + duplicate_snapshots,
+        snapshots_read=n_items,
         duplicate_snapshots=duplicate_snapshots,
         snapshot_times=tuple(sorted({o.time for o in kept})),
         distinct_aircraft=pc.count_distinct(validated["icao24"]).as_py() if validated.num_rows else 0,
@@ -922,6 +990,8 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
         else 0,
         bytes_in=bytes_in,
         slow_path_snapshots=sum(o.slow for o in kept),
+        objects_quarantined=by_object_reason,
+        quarantined_object_keys=tuple(obj.key for obj in rejected),
     )
     if stats.rows_valid + stats.rows_quarantined != rows_total:  # pragma: no cover - an engine bug, not data
         raise AssertionError(f"rows lost: {rows_total} in, {stats.rows_valid} + {stats.rows_quarantined} out")

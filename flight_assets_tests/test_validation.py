@@ -9,7 +9,7 @@ import os
 import random
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,7 +27,6 @@ from flight_assets.validation import (
     STALE_POSITION_S,
     VALIDATED_SCHEMA,
     HourResult,
-    SnapshotError,
     build_and_write_hour,
     build_validated_hour,
     write_parquet,
@@ -88,7 +87,10 @@ def run(*bodies: bytes, **kwargs: object) -> HourResult:
 def check_accounting(result: HourResult) -> None:
     s = result.stats
     assert s.rows_valid + s.rows_quarantined == s.rows_total
-    assert result.validated.num_rows == s.rows_valid and result.quarantine.num_rows == s.rows_quarantined
+    objects = sum(s.objects_quarantined.values())
+    assert result.validated.num_rows == s.rows_valid
+    assert result.quarantine.num_rows == s.rows_quarantined + objects == s.rows_quarantined + len(
+        s.quarantined_object_keys)
     assert sum(s.quarantined_by_reason.values()) == s.rows_quarantined
     assert result.validated.schema.equals(VALIDATED_SCHEMA)
     assert result.quarantine.schema.equals(QUARANTINE_SCHEMA)
@@ -351,7 +353,7 @@ def test_states_null_and_empty() -> None:
     result = run(b'{"time":1756576800,"states":null}', b'{"time":1756576830,"states":[]}')
     check_accounting(result)
     assert result.stats.rows_total == 0 and result.stats.snapshot_times == (T0, T0 + 30)
-    assert result.stats.quality_score == 1.0
+    assert result.stats.quality_score == 0.0  # no rows is no quality, never a green 100 %
     empty = build_validated_hour([])
     check_accounting(empty)
     assert empty.stats.snapshots_read == 0
@@ -573,14 +575,51 @@ def test_escaped_unicode_body() -> None:
         b"[]",
     ],
 )
-def test_unreadable_snapshot_raises(bad_body: bytes) -> None:
-    with pytest.raises(SnapshotError, match="raw/states"):
-        run(bad_body)
+def test_unreadable_body_is_quarantined_whole_with_its_key(bad_body: bytes) -> None:
+    good = body([row()], time=T0 + 30)
+    result = build_validated_hour([(key(tag="bad"), gz(bad_body)), (key(T0 + 30, "good"), gz(good))])
+    check_accounting(result)
+    assert result.stats.rows_valid == 1  # the readable snapshot of the hour still counts
+    assert result.stats.objects_quarantined == {"unreadable_object": 1, "wrong_hour": 0}
+    [rejected] = [r for r in result.quarantine.to_pylist() if r["reason"] == "unreadable_object"]
+    assert rejected["source_key"] == key(tag="bad") and rejected["row_index"] is None
+    assert key(tag="bad") in rejected["detail"]
 
 
-def test_not_gzip_raises() -> None:
-    with pytest.raises(SnapshotError, match="not gzip"):
-        build_validated_hour([(key(), body([row()]))])
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _bit_flipped(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0x10]) + data[middle + 1:]
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [(lambda d: b"PK\x03\x04" + d, "not gzip"), (_truncated, "corrupt or truncated gzip"),
+     (_bit_flipped, "corrupt or truncated gzip"), (lambda d: d[:-4], "corrupt or truncated gzip")],
+    ids=["not gzip", "truncated", "bit flipped", "no trailer"],
+)
+def test_corrupt_gzip_is_named_and_quarantined(damage: Callable[[bytes], bytes], why: str) -> None:
+    rows = [row(icao24=f"{i:06x}") for i in range(400)]  # big enough that half the stream is real data
+    bad_key = key(tag="corrupt")
+    result = build_validated_hour([(bad_key, damage(gz(body(rows))))])
+    check_accounting(result)
+    assert result.stats.rows_total == 0 and result.stats.quarantined_object_keys == (bad_key,)
+    [rejected] = result.quarantine.to_pylist()
+    assert rejected["reason"] == "unreadable_object" and why in rejected["detail"] and bad_key in rejected["detail"]
+
+
+def test_body_dated_outside_its_hour_is_quarantined_not_mixed_in() -> None:
+    stray = T0 + 3600 + 10  # 19:00:10 under hour=18
+    result = build_validated_hour([(key(T0), gz(body([row()]))), (key(stray, "b"), gz(body([row()], time=stray)))],
+                                  hour_start=T0)
+    check_accounting(result)
+    assert result.stats.rows_valid == 1 and result.stats.snapshot_times == (T0,)
+    [rejected] = [r for r in result.quarantine.to_pylist() if r["row_index"] is None]
+    assert rejected["reason"] == "wrong_hour" and "19:00:10" in rejected["detail"]
+    assert result.stats.objects_quarantined["wrong_hour"] == 1
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from flight_assets.validation import SOFT_RULES
+
 UNKNOWN_COUNTRY = "Unknown"  # rows whose origin_country is empty (FLARM gliders, some ADS-B) aggregate here
 
 COUNTRY_AGGREGATES_SCHEMA = pa.schema(
@@ -74,3 +76,24 @@ def aggregate_country_hour(
     finally:
         conn.unregister("validated_hour")
     return result.cast(COUNTRY_AGGREGATES_SCHEMA)
+
+
+# Which validated_states columns each aggregate column is computed from (the SQL above), for column lineage.
+COLUMN_SOURCES: dict[str, tuple[str, ...]] = {
+    "hour_start": ("snapshot_time",),
+    "origin_country": ("origin_country",),
+    "states": ("icao24",),
+    "aircraft": ("icao24",),
+    "snapshots": ("snapshot_time",),
+    "airborne": ("on_ground",),
+    "on_ground": ("on_ground",),
+    "positioned": ("latitude", "longitude"),
+    "callsigns": ("callsign",),
+    "avg_aircraft_per_snapshot": ("icao24", "snapshot_time"),
+    "avg_baro_altitude_m": ("baro_altitude", "on_ground"),
+    "median_baro_altitude_m": ("baro_altitude", "on_ground"),
+    "max_baro_altitude_m": ("baro_altitude", "on_ground"),
+    "avg_velocity_ms": ("velocity", "on_ground"),
+    "max_velocity_ms": ("velocity", "on_ground"),
+    "flagged": tuple(rule.flag_column for rule in SOFT_RULES),
+}

@@ -59,10 +59,15 @@ def as_stored(schema: pa.Schema) -> pa.Schema:
     return parquet_schema(sink.getvalue())
 
 
-def read_raw_hour(lake: Lake, partition_key: str, threads: int = 8) -> list[tuple[str, bytes]]:
-    """Every raw snapshot object of the hour as (key, gzip bytes), in key order; fetched in parallel on S3."""
-    keys = [obj.key for obj in lake.list(raw_hour_prefix(partition_key) + "/") if parse_raw_key(obj.key)]
+def read_raw_objects(lake: Lake, keys: list[str], threads: int = 8) -> list[tuple[str, bytes]]:
+    """(key, gzip bytes) of each raw object, in the order given; fetched in parallel (S3 latency dominates)."""
     if len(keys) <= 1:
         return [(key, lake.get(key)) for key in keys]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(zip(keys, pool.map(lake.get, keys), strict=True))
+
+
+def read_raw_hour(lake: Lake, partition_key: str, threads: int = 8) -> list[tuple[str, bytes]]:
+    """Every raw snapshot object of the hour as (key, gzip bytes), in key order."""
+    keys = [obj.key for obj in lake.list(raw_hour_prefix(partition_key) + "/") if parse_raw_key(obj.key)]
+    return read_raw_objects(lake, keys, threads)

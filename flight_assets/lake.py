@@ -58,6 +58,10 @@ class Lake:
         """Read-modify-write a small JSON object so that concurrent writers never lose each other's update."""
         raise NotImplementedError
 
+    def object_uri(self, key: str) -> str:
+        """The object at `key` as a URI a user can open: s3://bucket/prefix/key (file:///… for a local lake)."""
+        return f"{self.uri}/{key}"
+
 
 class LocalLake(Lake):
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -66,6 +70,9 @@ class LocalLake(Lake):
 
     def _path(self, key: str) -> Path:
         return self.root / key
+
+    def object_uri(self, key: str) -> str:
+        return self._path(key).as_uri()
 
     @staticmethod
     def _meta_path(path: Path) -> Path:

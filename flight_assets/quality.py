@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -65,19 +65,30 @@ def _same_type(a: pa.DataType, b: pa.DataType) -> bool:
     return unwrap(a) == unwrap(b)
 
 
-def quality_score(valid: int, total: int, quarantined_by_reason: dict[str, int]) -> CheckOutcome:
-    """valid / total rows of the hour: ERROR below 90 %, WARN below 98 %."""
-    score = valid / total if total else 1.0
+def quality_score(valid: int, total: int, quarantined_by_reason: Mapping[str, int],
+                  objects_quarantined: Mapping[str, int] | None = None) -> CheckOutcome:
+    """valid / total rows of the hour: ERROR below 90 % and for an hour without rows, WARN below 98 % or when a
+    raw object had to be quarantined whole (its rows are unknown, so the score alone would hide it)."""
+    score = valid / total if total else 0.0
     reasons = {k: v for k, v in sorted(quarantined_by_reason.items(), key=lambda kv: -kv[1]) if v}
+    objects = {k: v for k, v in sorted((objects_quarantined or {}).items()) if v}
     top = ", ".join(f"{k} {v:,}" for k, v in list(reasons.items())[:3]) or "none"
+    object_note = "; raw objects quarantined whole: " + ", ".join(f"{k} {v:,}" for k, v in objects.items())
     metadata: dict[str, object] = {"quality_score": round(score, 6), "valid_rows": valid, "total_rows": total,
-                                   "quarantined_rows": total - valid, **{f"quarantined_{k}": v for k, v in reasons.items()}}
+                                   "quarantined_rows": total - valid, **{f"quarantined_{k}": v for k, v in reasons.items()},
+                                   **{f"objects_{k}": v for k, v in objects.items()}}
+    if not total:
+        return CheckOutcome(False, ERROR, "no rows to score: the hour's snapshots hold no states"
+                            + (object_note if objects else ""), metadata)
     if score < QUALITY_ERROR_BELOW:
         return CheckOutcome(False, ERROR, f"quality {score:.1%} is below {QUALITY_ERROR_BELOW:.0%}; "
-                                          f"top quarantine reasons: {top}", metadata)
+                                          f"top quarantine reasons: {top}" + (object_note if objects else ""), metadata)
     if score < QUALITY_WARN_BELOW:
         return CheckOutcome(False, WARN, f"quality {score:.1%} is below {QUALITY_WARN_BELOW:.0%}; "
-                                         f"top quarantine reasons: {top}", metadata)
+                                         f"top quarantine reasons: {top}" + (object_note if objects else ""), metadata)
+    if objects:
+        return CheckOutcome(False, WARN, f"quality {score:.2%} ({valid:,} of {total:,} rows valid)" + object_note,
+                            metadata)
     return CheckOutcome(True, ERROR, f"quality {score:.2%} ({valid:,} of {total:,} rows valid)", metadata)
 
 

@@ -26,10 +26,40 @@ def test_assets_groups_and_partitions() -> None:
     assert not graph.get(dg.AssetKey("raw_snapshots")).is_materializable  # landed outside runs
     assert graph.get(dg.AssetKey("validated_states")).parent_keys == {dg.AssetKey("raw_snapshots")}
     assert graph.get(dg.AssetKey("country_aggregates")).parent_keys == {dg.AssetKey("validated_states")}
+    assets_def = defs.resolve_assets_def("validated_states")
+    assert assets_def is defs.resolve_assets_def("country_aggregates")  # one step builds both, hour by hour
+    assert assets_def.node_def.name == "hourly_tables" and assets_def.can_subset
+    assert assets_def.backfill_policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=24)
+    assert assets_def.op.retry_policy == dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL,
+                                                        jitter=dg.Jitter.PLUS_MINUS)
+    assert assets_def.op.pool == "hourly_tables"
+    for name in ("raw_snapshots", "validated_states", "country_aggregates"):
+        node = graph.get(dg.AssetKey(name))
+        assert node.freshness_policy is not None and node.owners == ["team:flight-data"]
+        assert node.tags["layer"] == {"raw_snapshots": "bronze", "validated_states": "silver",
+                                      "country_aggregates": "gold"}[name]
     for name in ("validated_states", "country_aggregates"):
-        assets_def = defs.resolve_assets_def(name)
-        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
-        assert graph.get(dg.AssetKey(name)).freshness_policy is not None
+        node = graph.get(dg.AssetKey(name))
+        assert node.automation_condition is not None and node.automation_condition.get_label() == "eager"
+        assert "dagster/column_schema" in node.metadata and "dagster/code_references" in node.metadata
+        assert node.description
+    lineage = graph.get(dg.AssetKey("country_aggregates")).metadata["dagster/column_lineage"]
+    assert {d.column_name for d in lineage.deps_by_column["avg_velocity_ms"]} == {"velocity", "on_ground"}
+    columns = [c.name for c in graph.get(dg.AssetKey("validated_states")).metadata["dagster/column_schema"].columns]
+    assert columns[:3] == ["snapshot_time", "icao24", "callsign"] and "source_key" in columns
+
+
+def test_raw_freshness_follows_the_planned_cadence() -> None:
+    from datetime import timedelta
+
+    from flight_assets.defs.ingestion.assets import raw_freshness_policy
+
+    def windows(cadence_s: int) -> tuple[timedelta, timedelta]:
+        policy = raw_freshness_policy(cadence_s)
+        return policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()
+
+    assert windows(30) == (timedelta(minutes=2), timedelta(minutes=5))  # licensed tier: red 5 min after the last
+    assert windows(864) == (timedelta(seconds=2592), timedelta(seconds=5184))  # anonymous global: every 14.4 min
 
 
 def test_asset_checks() -> None:
@@ -44,24 +74,24 @@ def test_asset_checks() -> None:
     blocking = {key for key, spec in checks.items() if spec.blocking}
     assert blocking == {("validated_states", "schema_contract"), ("validated_states", "quality_score"),
                         ("validated_states", "no_duplicate_states"), ("validated_states", "value_ranges"),
-                        ("country_aggregates", "reconciliation")}
+                        ("country_aggregates", "reconciliation"), ("country_aggregates", "has_countries")}
     assert all(isinstance(spec.partitions_def, dg.HourlyPartitionsDefinition) for spec in checks.values())
+    assert all(spec.description for spec in checks.values())
 
 
 def test_jobs_schedules_and_sensors() -> None:
     job_names = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert job_names == {"ingest_snapshot_job", "hourly_states_job"}
     assert defs.resolve_job_def("ingest_snapshot_job").executor_def.name == "in_process"
-    schedules = {s.name: s for s in defs.schedules or []}
-    assert set(schedules) == {"hourly_states_schedule"}
-    schedule = defs.resolve_schedule_def("hourly_states_schedule")
-    assert schedule.cron_schedule == "5 * * * *" and schedule.job_name == "hourly_states_job"
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert not list(defs.schedules or [])  # the hourly build is declarative automation now
     sensors = {s.name: s for s in defs.sensors or []}
-    assert set(sensors) == {"opensky_poll_sensor", "raw_landing_sensor", "late_snapshot_sensor",
+    assert set(sensors) == {"opensky_poll_sensor", "raw_landing_sensor", "hourly_tables_automation",
                             "run_failure_alert_sensor"}
     poll = sensors["opensky_poll_sensor"]
     assert poll.minimum_interval_seconds == 30 and poll.job_name == "ingest_snapshot_job"
     assert poll.default_status == dg.DefaultSensorStatus.RUNNING  # local lake by default
-    assert sensors["late_snapshot_sensor"].job_name == "hourly_states_job"
+    automation = sensors["hourly_tables_automation"]
+    assert isinstance(automation, dg.AutomationConditionSensorDefinition)
+    assert automation.default_status == dg.DefaultSensorStatus.RUNNING
+    assert automation.minimum_interval_seconds == 30
     assert set(defs.resources or {}) == {"lake", "opensky", "duckdb"}

@@ -46,7 +46,11 @@ def test_quality_thresholds() -> None:
     assert not warn.passed and warn.severity == quality.WARN and "bad_icao24 5" in warn.description
     error = quality.quality_score(80, 100, {"bad_position": 20})
     assert not error.passed and error.severity == quality.ERROR
-    assert quality.quality_score(0, 0, {}).passed  # an empty hour is judged by completeness instead
+    empty = quality.quality_score(0, 0, {})
+    assert not empty.passed and empty.severity == quality.ERROR and "no rows" in empty.description
+    unreadable = quality.quality_score(100, 100, {}, {"unreadable_object": 1, "wrong_hour": 0})
+    assert not unreadable.passed and unreadable.severity == quality.WARN
+    assert "unreadable_object 1" in unreadable.description and unreadable.metadata["objects_unreadable_object"] == 1
 
 
 def test_duplicates_and_ranges_are_found() -> None:

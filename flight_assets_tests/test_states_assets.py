@@ -7,7 +7,6 @@ import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flight_assets.definitions import defs
-from flight_assets.defs.states.sensors import late_snapshot_sensor
+from flight_assets.defs.partitions import hourly_partitions
 from flight_assets.hourly_tables import partition_key_path
 from flight_assets.lake import LocalLake
 from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
@@ -60,7 +59,8 @@ def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str, str
 
 
 def materializations(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, dg.AssetMaterialization]:
-    return {m.partition: m for m in result.asset_materializations_for_node(asset) if m.partition}
+    events = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+    return {m.partition: m for m in events if m.asset_key.to_user_string() == asset and m.partition}
 
 
 BAD_ROWS = [
@@ -189,25 +189,156 @@ def test_aggregates_equal_an_independent_computation(
     assert ours.get("Unknown", {"states": 0})["states"] == sum(1 for r in rows if not r[2])
 
 
-def test_schedule_builds_the_previous_closed_hour() -> None:
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 8, 30, 19, 5, tzinfo=UTC))
-    schedule = defs.resolve_schedule_def("hourly_states_schedule")
-    [request] = schedule.evaluate_tick(context).run_requests or []
-    assert request.partition_key == HOUR
-    assert schedule.cron_schedule == "5 * * * *"
+# ------------------------------------------------------------------------------------------------------------
+# What the UI is told, hour by hour
 
 
-def test_late_snapshot_rebuilds_a_built_hour(instance: dg.DagsterInstance, lake: LocalLake,
-                                             global_doc: dict[str, Any]) -> None:
-    land_bodies(lake, [retimed_body(global_doc, HOUR_START + 60)])
-    first = late_snapshot_sensor(dg.build_sensor_context(instance=instance))
-    assert not first.run_requests  # starts watching
-    assert run_hours(instance, HOUR).success
-    instance.report_runless_asset_event(dg.AssetMaterialization("raw_snapshots", partition=HOUR))
-    second = late_snapshot_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-    [request] = second.run_requests
-    assert request.partition_key == HOUR and request.run_key and request.run_key.startswith(f"late-{HOUR}-")
-    # A snapshot of an hour never built is not "late": the schedule or a backfill builds it.
-    instance.report_runless_asset_event(dg.AssetMaterialization("raw_snapshots", partition="2025-08-30-17:00"))
-    third = late_snapshot_sensor(dg.build_sensor_context(instance=instance, cursor=second.cursor))
-    assert not third.run_requests
+def events_of(result: dg.ExecuteInProcessResult, kind: str) -> list[dg.DagsterEvent]:
+    return [e for e in result.all_events if e.event_type_value == kind]
+
+
+def test_hours_without_raw_data_stay_missing_and_fail_the_run_with_a_sentence(
+    instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any]
+) -> None:
+    land_bodies(lake, [retimed_body(global_doc, HOUR_START + 120)])  # raw data only at 18:00
+    result = run_hours(instance, "2025-08-30-17:00", "2025-08-30-19:00")
+    assert not result.success
+    assert sorted(materializations(result, "validated_states")) == [HOUR]
+    assert sorted(materializations(result, "country_aggregates")) == [HOUR]
+    assert {p for (_, _, p) in check_results(result)} == {HOUR}  # no check result for an hour never built
+    [failure] = events_of(result, "STEP_FAILURE")
+    message = str(failure.step_failure_data.user_failure_data.description)
+    assert "1 of 3 hours built" in message
+    assert "no snapshot was landed for 2025-08-30-17:00, 2025-08-30-19:00" in message
+    assert not (lake.root / partition_key_path(VALIDATED_STATES_PREFIX, "2025-08-30-17:00")).exists()
+    assert not events_of(result, "STEP_UP_FOR_RETRY")  # a data problem is not retried
+
+
+def test_an_unreadable_object_is_quarantined_and_does_not_fail_its_range(
+    instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any]
+) -> None:
+    for hour in range(4):
+        land_bodies(lake, [retimed_body(global_doc, HOUR_START + 3600 * hour + 120)])
+    broken = f"raw/states/year=2025/month=08/day=30/hour=20/{HOUR_START + 2 * 3600 + 600}_0badc0de.json.gz"
+    lake.put(broken, b"<html>502 Bad Gateway</html>")
+    result = run_hours(instance, "2025-08-30-18:00", "2025-08-30-21:00")
+    assert result.success
+    hours = ["2025-08-30-18:00", "2025-08-30-19:00", "2025-08-30-20:00", "2025-08-30-21:00"]
+    assert sorted(materializations(result, "country_aggregates")) == hours
+    hour20 = materializations(result, "validated_states")["2025-08-30-20:00"].metadata
+    assert hour20["objects_unreadable_object"].value == 1 and broken in str(hour20["quarantined_object_keys"].value)
+    quality = check_results(result)[("validated_states", "quality_score", "2025-08-30-20:00")]
+    assert not quality.passed and quality.severity == dg.AssetCheckSeverity.WARN
+    assert "unreadable_object 1" in (quality.description or "")
+    quarantine = pq.read_table(lake.root / partition_key_path(QUARANTINE_STATES_PREFIX, "2025-08-30-20:00"))
+    [row] = [r for r in quarantine.to_pylist() if r["reason"] == "unreadable_object"]
+    assert row["source_key"] == broken and "not gzip" in row["detail"]
+
+
+def test_a_transient_s3_error_is_retried_and_events_always_match_bytes(
+    instance: dg.DagsterInstance, s3_proxy: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch,
+    global_doc: dict[str, Any],
+) -> None:
+    from flight_assets.lake import S3Lake
+
+    uri = f"s3://{s3_bucket}/lake"
+    monkeypatch.setenv("FLIGHT_LAKE", uri)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_proxy.url)
+    lake = S3Lake(uri, endpoint_url=s3_proxy.url)
+    for hour in range(3):
+        land_bodies(lake, [retimed_body(global_doc, HOUR_START + 3600 * hour + 120)])
+    # The first read of hour 20's raw object fails (403): hours 18 and 19 are already built by then.
+    s3_proxy.fail_next(1, lambda method, path: method == "GET" and "raw/states" in path and "hour%3D20" in path
+                       or method == "GET" and "raw/states" in path and "hour=20" in path)
+    result = run_hours(instance, "2025-08-30-18:00", "2025-08-30-20:00")
+    assert result.success and len(s3_proxy.failed) == 1
+    kinds = [(e.event_type_value, getattr(e.event_specific_data, "materialization", None)) for e in result.all_events]
+    retry_at = next(i for i, (kind, _) in enumerate(kinds) if kind == "STEP_UP_FOR_RETRY")
+    before = [m.partition for kind, m in kinds[:retry_at] if kind == "ASSET_MATERIALIZATION"]
+    # Before the failure: hours 18 and 19 published *and* reported (both tables), nothing of hour 20.
+    assert sorted(set(before)) == ["2025-08-30-18:00", "2025-08-30-19:00"] and len(before) == 4
+    checks_before = [e for e in result.all_events[:retry_at] if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks_before) == 2 * 8
+    # The retry rebuilt the range; hour 20 now has its file and events, with identical bytes for 18 and 19.
+    assert sorted(materializations(result, "country_aggregates")) == [
+        "2025-08-30-18:00", "2025-08-30-19:00", "2025-08-30-20:00"]
+    assert lake.head(partition_key_path(VALIDATED_STATES_PREFIX, "2025-08-30-20:00")) is not None
+
+
+def test_a_stale_build_never_replaces_a_newer_one(lake: LocalLake, global_doc: dict[str, Any]) -> None:
+    from flight_assets.hourly_build import RawInputs, build_validated
+
+    land_bodies(lake, [retimed_body(global_doc, HOUR_START + 60 + 30 * i) for i in range(2)])
+    seen: list[int] = []
+
+    def newer_run_publishes_meanwhile(inputs: RawInputs) -> None:
+        seen.append(len(inputs.objects))
+        if len(seen) == 1:  # while the older build is in flight: a snapshot lands and a newer run publishes
+            land_bodies(lake, [retimed_body(global_doc, HOUR_START + 120)])
+            assert build_validated(lake, HOUR).written.result.stats.snapshots_read == 3
+
+    older = build_validated(lake, HOUR, before_publish=newer_run_publishes_meanwhile)
+    assert seen == [2, 3] and older.builds == 2  # it noticed the new input and rebuilt instead of publishing
+    published = pq.read_table(lake.root / partition_key_path(VALIDATED_STATES_PREFIX, HOUR))
+    assert published.num_rows == 3 * 10_578 and older.written.result.stats.rows_valid == published.num_rows
+
+
+CHECK_STATUSES = """
+query ($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      metadataEntries { label }
+      assetChecksOrError { ... on AssetChecks { checks { name
+        partitionStatuses { ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } } } } }
+    }
+  }
+  assetOrError(assetKey: {path: $path}) {
+    ... on Asset { assetMaterializations(limit: 10) { partition metadataEntries { label } } }
+  }
+}"""
+
+
+def test_each_hour_shows_its_own_check_status_through_graphql(
+    instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any]
+) -> None:
+    from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+
+    good = retimed_body(global_doc, HOUR_START + 120)
+    bad_rows = [["not-hex", *row[1:]] for row in global_doc["states"][:100]]
+    bad = json.dumps({"time": HOUR_START + 3600 + 30, "states": global_doc["states"][:50] + bad_rows}).encode()
+    land_bodies(lake, [good, bad, retimed_body(global_doc, HOUR_START + 2 * 3600 + 120)])
+    result = run_hours(instance, "2025-08-30-18:00", "2025-08-30-21:00")  # 21:00 has no raw data
+    assert not result.success
+    definitions = str(Path(__file__).resolve().parents[1] / "flight_assets" / "definitions.py")
+    with define_out_of_process_context(definitions, "defs", instance) as context:
+        validated = execute_dagster_graphql(context, CHECK_STATUSES, {"path": ["validated_states"]}).data
+        aggregates = execute_dagster_graphql(context, CHECK_STATUSES, {"path": ["country_aggregates"]}).data
+
+    def statuses(data: dict[str, Any], check: str) -> dict[str, str]:
+        [found] = [c for c in data["assetNodeOrError"]["assetChecksOrError"]["checks"] if c["name"] == check]
+        out = {}
+        for r in found["partitionStatuses"]["ranges"]:  # consecutive hours of one status form one range
+            keys = hourly_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(r["startKey"], r["endKey"]))
+            out.update(dict.fromkeys(keys, r["status"]))
+        return out
+
+    # The hour without raw data is never green: its checks could not run (the run failed saying why).
+    assert statuses(validated, "quality_score") == {
+        "2025-08-30-18:00": "SUCCEEDED", "2025-08-30-19:00": "FAILED", "2025-08-30-20:00": "SUCCEEDED",
+        "2025-08-30-21:00": "EXECUTION_FAILED"}
+    assert statuses(validated, "schema_contract") == {
+        **dict.fromkeys(["2025-08-30-18:00", "2025-08-30-19:00", "2025-08-30-20:00"], "SUCCEEDED"),
+        "2025-08-30-21:00": "EXECUTION_FAILED"}
+    # The bad hour did not flow downstream.
+    assert statuses(aggregates, "reconciliation") == {
+        "2025-08-30-18:00": "SUCCEEDED", "2025-08-30-19:00": "EXECUTION_FAILED", "2025-08-30-20:00": "SUCCEEDED",
+        "2025-08-30-21:00": "EXECUTION_FAILED"}
+    node_labels = {e["label"] for e in validated["assetNodeOrError"]["metadataEntries"]}
+    assert "dagster/column_schema" in node_labels
+    assert "dagster/column_lineage" in {e["label"] for e in aggregates["assetNodeOrError"]["metadataEntries"]}
+    for data in (validated, aggregates):
+        materialized = data["assetOrError"]["assetMaterializations"]
+        assert {m["partition"] for m in materialized} <= {"2025-08-30-18:00", "2025-08-30-19:00",
+                                                          "2025-08-30-20:00"}
+        for m in materialized:
+            assert {"dagster/row_count", "dagster/uri"} <= {e["label"] for e in m["metadataEntries"]}

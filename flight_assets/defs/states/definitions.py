@@ -1,12 +1,11 @@
 import dagster as dg
 
-from flight_assets.defs.states.assets import country_aggregates, validated_states
-from flight_assets.defs.states.schedules import hourly_states_job, hourly_states_schedule
-from flight_assets.defs.states.sensors import late_snapshot_sensor
+from flight_assets.defs.states.assets import hourly_tables
+from flight_assets.defs.states.jobs import hourly_states_job
+from flight_assets.defs.states.sensors import hourly_tables_automation
 
 defs = dg.Definitions(
-    assets=[validated_states, country_aggregates],
+    assets=dg.with_source_code_references([hourly_tables]),
     jobs=[hourly_states_job],
-    schedules=[hourly_states_schedule],
-    sensors=[late_snapshot_sensor],
+    sensors=[hourly_tables_automation],
 )

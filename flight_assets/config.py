@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flight_assets.credits import TIERS, BBox, parse_bbox
 
@@ -92,13 +92,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-DEFAULT_PARTITIONS_START = "2025-01-01"
+# Unset, the first partition is the start of the UTC day a week ago: a fresh install shows the last 7 days (168-192
+# hours), not thousands of empty ones. A deployment sets FLIGHT_PARTITIONS_START to its first day of data (the
+# Terraform does, from `partitions_start`) so that history stays visible as the weeks go by.
+DEFAULT_PARTITIONS_DAYS = 7
 
 
-def partitions_start(env: Mapping[str, str] | None = None) -> str:
+def partitions_start(env: Mapping[str, str] | None = None, now: datetime | None = None) -> str:
     """First hourly partition, `FLIGHT_PARTITIONS_START` (YYYY-MM-DD or YYYY-MM-DD-HH:MM), as Dagster's key format."""
     env = os.environ if env is None else env
-    start = env.get("FLIGHT_PARTITIONS_START", "").strip() or DEFAULT_PARTITIONS_START
+    start = env.get("FLIGHT_PARTITIONS_START", "").strip()
+    if not start:
+        day = (now or datetime.now(UTC)) - timedelta(days=DEFAULT_PARTITIONS_DAYS)
+        return f"{day:%Y-%m-%d}-00:00"
     start = f"{start}-00:00" if len(start) == len("YYYY-MM-DD") else start
     try:
         datetime.strptime(start, "%Y-%m-%d-%H:%M")

@@ -12,6 +12,10 @@ from flight_assets.lake import Lake, LocalLake, S3Lake
 from flight_assets_tests.servers import MotoServer, S3FaultProxy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The recorded data is from 2017-2025; the partitions (built when the definitions are imported, in this process
+# and in every code server a test starts) begin here rather than at the default of a week ago.
+TEST_PARTITIONS_START = "2025-01-01"
+os.environ["FLIGHT_PARTITIONS_START"] = TEST_PARTITIONS_START
 
 
 def opensky_data_dir() -> Path:
@@ -34,6 +38,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENSKY_", "FLIGHT_")) or name == "AWS_ENDPOINT_URL":
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FLIGHT_PARTITIONS_START", TEST_PARTITIONS_START)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

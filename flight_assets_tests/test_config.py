@@ -48,3 +48,10 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path: object) -> None:
     assert result.returncode == 2
     assert "OPENSKY_TIER='gold' is not one of anonymous, standard, feeder, licensed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_partitions_start_defaults_to_a_week_ago_not_thousands_of_hours() -> None:
+    from datetime import UTC, datetime
+
+    assert partitions_start({}, now=datetime(2026, 12, 4, 13, 5, tzinfo=UTC)) == "2026-11-27-00:00"
+    assert partitions_start({"FLIGHT_PARTITIONS_START": "2025-08-30"}) == "2025-08-30-00:00"

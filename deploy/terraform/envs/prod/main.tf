@@ -94,6 +94,7 @@ module "dagster_ecs" {
   lake_bucket_arn         = module.data_lake.lake_bucket_arn
   lake_prefix             = module.data_lake.lake_prefix
   lake_uri                = module.data_lake.lake_uri
+  partitions_start        = var.partitions_start
   compute_logs_prefix     = module.data_lake.compute_logs_prefix
   alerts_topic_arn        = module.monitoring.alerts_topic_arn
   image_tag               = var.image_tag

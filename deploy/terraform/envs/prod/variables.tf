@@ -222,3 +222,9 @@ variable "vpc_cidr_block" {
   type        = string
   default     = "10.40.0.0/16"
 }
+
+variable "partitions_start" {
+  description = "First hourly partition of the Dagster assets (FLIGHT_PARTITIONS_START, YYYY-MM-DD): the day the lake's data starts."
+  type        = string
+  default     = "2026-12-01"
+}

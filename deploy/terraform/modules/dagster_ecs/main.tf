@@ -42,6 +42,7 @@ locals {
     FLIGHT_LAKE                    = var.lake_uri
     FLIGHT_ALERTS_TOPIC_ARN        = var.alerts_topic_arn
     FLIGHT_POLL_SENSOR             = "off"
+    FLIGHT_PARTITIONS_START        = var.partitions_start
   })
 
   db_password_value_from = "${local.db_secret_arn}:password::"

@@ -196,3 +196,13 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "partitions_start" {
+  description = "First hourly partition (FLIGHT_PARTITIONS_START, YYYY-MM-DD): the first day of data. Fixed here so that the UI keeps showing every hour since then (unset, a process shows the last 7 days)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", var.partitions_start))
+    error_message = "partitions_start must be a date, YYYY-MM-DD."
+  }
+}

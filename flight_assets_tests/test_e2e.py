@@ -9,6 +9,7 @@ the outcome through GraphQL, and through `flight-assets query` as a user would.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import subprocess
 from collections import defaultdict
@@ -80,7 +81,7 @@ def test_backfill_is_one_run_that_builds_every_hour(flow: E2EFlow) -> None:
     assert backfill["isAssetBackfill"] and backfill["numPartitions"] == 3
     assert sorted(backfill["partitionNames"]) == HOURS
     runs = flow.dagster.runs(tags={"dagster/backfill": flow.backfill_id})
-    assert len(runs) == 1, runs  # BackfillPolicy.single_run: three hours, one run
+    assert len(runs) == 1, runs  # BackfillPolicy.multi_run(24): three hours fit in one run
     [run] = runs
     assert run["status"] == "SUCCESS"
     assert run["tags"]["dagster/asset_partition_range_start"] == HOURS[0]
@@ -207,3 +208,12 @@ def test_runs_and_events_live_in_the_configured_storage(flow: E2EFlow) -> None:
 def test_first_visit_pop_up_is_marked_seen(flow: E2EFlow) -> None:
     assert flow.nux_seen
     assert flow.dagster.should_show_nux() is False
+
+
+def test_the_dagster_dev_terminal_has_no_preview_beta_or_deprecation_warnings(flow: E2EFlow) -> None:
+    # Everything `make dev` prints: webserver, daemon, code server and every run's process (the backfill, polls).
+    log = flow.dagster.log_path.read_text(errors="replace")
+    assert flow.dagster.runs()  # runs happened while this log was written
+    noisy = [line for line in log.splitlines()
+             if re.search(r"(Preview|Beta|Deprecation|Supersession|ExperimentalWarning)Warning", line)]
+    assert not noisy, "\n".join(noisy[:10])

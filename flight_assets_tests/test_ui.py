@@ -139,3 +139,18 @@ def test_check_result_page_shows_its_metadata(page: Any, flow: E2EFlow, screensh
         expect(row.first).to_contain_text(value)
     no_pop_up(page)
     page.screenshot(path=screenshots / "check-result.png")
+
+
+def test_check_partitions_tab_shows_each_hour_passed(page: Any, flow: E2EFlow, screenshots: Path) -> None:
+    page.goto(f"{flow.dagster.url}/assets/validated_states?view=checks&checkDetail=quality_score")
+    page.get_by_role("tab", name="Partitions").last.click()
+    # One status per hour, from the check result tied to that hour's materialization.
+    expect(page.get_by_text(f"Passed ({len(HOURS)})")).to_be_visible()
+    expect(page.get_by_text("Failed (0)")).to_be_visible()
+    expect(page.get_by_text("Execution Failed (0)")).to_be_visible()
+    no_pop_up(page)
+    page.screenshot(path=screenshots / "check-partitions.png")
+    # completeness warns in every hour (2 snapshots where 120 were planned): Failed (3), shown as such per hour.
+    page.goto(f"{flow.dagster.url}/assets/validated_states?view=checks&checkDetail=completeness")
+    page.get_by_role("tab", name="Partitions").last.click()
+    expect(page.get_by_text(f"Failed ({len(HOURS)})")).to_be_visible()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flight_assets.credits import TIERS, BBox, parse_bbox
 
@@ -42,14 +45,70 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+# S3's rule for general purpose bucket names
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), checked here so that a typo fails
+# at start with the rule instead of as botocore's regex (or a 404) on the first request.
+S3_BUCKET_RULE = (
+    "3 to 63 characters: lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit, "
+    "no two adjacent dots, not an IP address, no reserved prefix (xn--, sthree-) or suffix (-s3alias, --ol-s3)"
+)
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_s3_lake(lake: str) -> None:
+    bucket = lake[len("s3://") :].split("/", 1)[0]
+    if not bucket:
+        raise ConfigError(f"FLIGHT_LAKE={lake!r} names no bucket; use s3://bucket or s3://bucket/prefix")
+    if (
+        not _S3_BUCKET.fullmatch(bucket)
+        or ".." in bucket
+        or _is_ip_address(bucket)
+        or bucket.startswith(_S3_RESERVED_PREFIXES)
+        or bucket.endswith(_S3_RESERVED_SUFFIXES)
+    ):
+        raise ConfigError(f"FLIGHT_LAKE={lake!r}: {bucket!r} is not a valid S3 bucket name ({S3_BUCKET_RULE})")
+
+
+def _check_local_lake(lake: str) -> None:
+    """The lake folder exists, or could be made: no file in the way and the nearest existing folder is writable.
+
+    Checked at start because otherwise the first write fails deep in a mkdir, as a traceback. A lake folder that
+    exists but is read-only is fine here: queries only read it (writes then fail with a sentence from lake.py).
+    """
+    root = Path(lake).expanduser()
+    if root.exists():
+        if not root.is_dir():
+            raise ConfigError(f"FLIGHT_LAKE={lake!r} is a file, not a folder; point it at a folder for the lake")
+        return
+    ancestor = root.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"FLIGHT_LAKE={lake!r} cannot be a folder: {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"FLIGHT_LAKE={lake!r} does not exist and cannot be created: {ancestor} is not writable")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise ConfigError naming the variable on the first bad one."""
     env = os.environ if env is None else env
     lake = env.get("FLIGHT_LAKE", "").strip() or DEFAULT_LAKE
-    if lake.startswith("s3://") and len(lake) <= len("s3://"):
-        raise ConfigError("FLIGHT_LAKE='s3://' names no bucket; use s3://bucket or s3://bucket/prefix")
-    if "://" in lake and not lake.startswith("s3://"):
+    if lake.startswith("s3://"):
+        _check_s3_lake(lake)
+    elif "://" in lake:
         raise ConfigError(f"FLIGHT_LAKE={lake!r}: use a local folder or s3://bucket/prefix")
+    else:
+        _check_local_lake(lake)
 
     client_id = env.get("OPENSKY_CLIENT_ID", "").strip() or None
     client_secret = env.get("OPENSKY_CLIENT_SECRET", "").strip() or None

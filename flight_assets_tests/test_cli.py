@@ -75,7 +75,8 @@ def test_ingest_failure_exits_non_zero_with_a_sentence(tmp_path: Path) -> None:
 def test_query_command_prints_results_and_sentences(tmp_path: Path) -> None:
     env = {"FLIGHT_LAKE": str(tmp_path / "empty-lake")}
     empty = run_cli("query", "SELECT count(*) AS n FROM validated_states", env=env)
-    assert empty.returncode == 0 and empty.stdout.splitlines() == ["n", "-", "0", "(1 row)"]
+    assert empty.returncode == 1 and empty.stdout == ""  # not "0": there is no lake (test_query.py has the rest)
+    assert empty.stderr.startswith("error: there is no lake at FLIGHT_LAKE=")
     as_json = run_cli("query", "SELECT 1 AS one", "--format", "json", env=env)
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == [{"one": 1}]
     bad = run_cli("query", "SELEC 1", env=env)

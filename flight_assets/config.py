@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -169,3 +171,82 @@ def partitions_start(env: Mapping[str, str] | None = None) -> str:
 def partitions_start_time(env: Mapping[str, str] | None = None) -> int:
     """The first partition's start as a Unix time."""
     return int(datetime.strptime(partitions_start(env), "%Y-%m-%d-%H:%M").replace(tzinfo=UTC).timestamp())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The ingestion Lambda: its own two settings and the OpenSky credentials it reads from Secrets Manager
+
+DEFAULT_POLLS_PER_INVOCATION = 2
+DEFAULT_POLL_SPACING_S = 30.0  # EventBridge fires at most once a minute: 2 polls 30 s apart give a 30-s cadence
+OPENSKY_SECRET_KEYS = ("client_id", "client_secret")
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    polls_per_invocation: int = DEFAULT_POLLS_PER_INVOCATION
+    poll_spacing_s: float = DEFAULT_POLL_SPACING_S
+
+
+def _positive_int(name: str, value: object) -> int:
+    text = str(value).strip()
+    if not text.lstrip("+").isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _positive_seconds(name: str, value: object) -> float:
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds above 0")
+    return seconds
+
+
+def load_lambda_settings(
+    env: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+) -> LambdaSettings:
+    """POLLS_PER_INVOCATION and POLL_SPACING_S, or the invocation event's `polls_per_invocation`/`poll_spacing_s`
+    (a manual test invoke); ConfigError naming the variable or event field on a bad value."""
+    env = os.environ if env is None else env
+    overrides = overrides or {}
+    values: dict[str, tuple[str, object]] = {}
+    for field_name, variable, default in (
+        ("polls_per_invocation", "POLLS_PER_INVOCATION", DEFAULT_POLLS_PER_INVOCATION),
+        ("poll_spacing_s", "POLL_SPACING_S", DEFAULT_POLL_SPACING_S),
+    ):
+        if field_name in overrides:
+            values[field_name] = (f"event field {field_name}", overrides[field_name])
+        else:
+            values[field_name] = (variable, env.get(variable, "").strip() or default)
+    return LambdaSettings(
+        polls_per_invocation=_positive_int(*values["polls_per_invocation"]),
+        poll_spacing_s=_positive_seconds(*values["poll_spacing_s"]),
+    )
+
+
+def credentials_from_secret(secret_string: str | None, arn: str) -> dict[str, str]:
+    """OPENSKY_CLIENT_ID/OPENSKY_CLIENT_SECRET from the Secrets Manager secret's SecretString.
+
+    The secret must be a JSON object with string `client_id` and `client_secret`. Errors name the secret (its ARN,
+    OPENSKY_SECRET_ARN) and what is wrong with its shape, never any part of its value.
+    """
+    where = f"the secret OPENSKY_SECRET_ARN={arn}"
+    shape = '{"client_id": "…", "client_secret": "…"}'
+    if secret_string is None:
+        raise ConfigError(f"{where} has no SecretString (binary secrets are not read); store {shape}")
+    try:
+        doc = json.loads(secret_string)
+    except ValueError:
+        raise ConfigError(f"{where} is not JSON; store {shape}") from None  # the decoder error carries the value
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where} is a JSON {type(doc).__name__}, not an object; store {shape}")
+    missing = [key for key in OPENSKY_SECRET_KEYS if key not in doc]
+    if missing:
+        raise ConfigError(f"{where} has no {' or '.join(missing)} key; store {shape}")
+    for key in OPENSKY_SECRET_KEYS:
+        if not isinstance(doc[key], str) or not doc[key].strip():
+            raise ConfigError(f"{where}: {key} must be a non-empty string; store {shape}")
+    return {"OPENSKY_CLIENT_ID": doc["client_id"], "OPENSKY_CLIENT_SECRET": doc["client_secret"]}

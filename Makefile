@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FLIGHT_LAKE ?= .lake
 
-.PHONY: dev demo test lint bench install clean
+.PHONY: dev demo test lint bench install clean dagster-home
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-dev: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
+# The local instance (dev/dagster.yaml: run monitoring, one run per hour partition), unless DAGSTER_HOME has its own.
+dagster-home:
+	@mkdir -p "$(DAGSTER_HOME)"
+	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp dev/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+dev: $(STAMP) dagster-home
 	@echo "Dagster UI: http://127.0.0.1:3000  (lake: $(FLIGHT_LAKE); stop with Ctrl-C)"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
@@ -37,8 +41,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 # The offline demo: fake-opensky --simulate, 3 hours of history landed and built, then Dagster against it.
-demo: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
+demo: $(STAMP) dagster-home
 	$(BIN)/flight-assets demo --serve --hours 3
 
 # The ingestion Lambda package (deploy/build_lambda.py): only what the handler imports, for python3.11 arm64.

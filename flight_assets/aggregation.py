@@ -4,6 +4,10 @@ Pure (no Dagster): the asset hands in a DuckDB connection and the hour's validat
 benchmark call the same function. Altitude and speed figures are over *airborne* rows (on_ground false) with a
 value, which is what an analyst means by "average altitude of a country's traffic"; ground rows would drag every
 figure towards zero.
+
+The output is byte-identical run to run (the README promises it): DuckDB's parallel avg() adds floats in whatever
+order its threads finish, which changes the last bit of an average between runs, so averages are built from sums
+that do not depend on the order of addition (see `_order_free_avg`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,30 @@ COUNTRY_AGGREGATES_SCHEMA = pa.schema(
     ]
 )
 
+# Finite values below this magnitude (any real altitude or speed) are summed exactly as DECIMAL(38, 18): 1e9 × ~1e6
+# rows an hour stays far inside its 20 integer digits, and 18 decimals keep each double to ~1e-16 of its value, as
+# precise as a float sum.
+_EXACT_SUM_LIMIT = "1e9"
+
+
+def _order_free_avg(column: str, where: str) -> str:
+    """SQL for avg(column) FILTER (WHERE where) whose result does not depend on the order rows are added in.
+
+    Ordinary values: an exact DECIMAL sum (integer arithmetic, so any order gives the same sum) divided by the count.
+    NaN, ±inf and absurd magnitudes (validation keeps them, flagged) cannot be DECIMALs: they are added as floats in
+    sorted order, which only costs anything in an hour that has them. The CASE, not the FILTER, guards the cast:
+    DuckDB evaluates an aggregate's argument before applying its FILTER.
+    """
+    exact = f"abs({column}) < {_EXACT_SUM_LIMIT}"
+    return (
+        f"(coalesce(sum(CASE WHEN {exact} THEN {column}::DECIMAL(38, 18) END) FILTER (WHERE {where}), 0)::DOUBLE"
+        f" + coalesce(list_sum(list_sort(list({column}) FILTER (WHERE {where} AND NOT {exact}))), 0))"
+        f" / nullif(count({column}) FILTER (WHERE {where}), 0)"
+    )
+
+
+_AIRBORNE = "on_ground IS NOT TRUE"
+
 _SQL = """
 SELECT
     TIMESTAMPTZ '{hour}'                                                  AS hour_start,
@@ -51,10 +79,10 @@ SELECT
     count(*) FILTER (WHERE latitude IS NOT NULL AND longitude IS NOT NULL) AS positioned,
     count(DISTINCT callsign)                                              AS callsigns,
     count(*)::DOUBLE / count(DISTINCT snapshot_time)                      AS avg_aircraft_per_snapshot,
-    avg(baro_altitude) FILTER (WHERE on_ground IS NOT TRUE)               AS avg_baro_altitude_m,
+    {avg_baro_altitude}                                                   AS avg_baro_altitude_m,
     median(baro_altitude) FILTER (WHERE on_ground IS NOT TRUE)            AS median_baro_altitude_m,
     max(baro_altitude) FILTER (WHERE on_ground IS NOT TRUE)               AS max_baro_altitude_m,
-    avg(velocity) FILTER (WHERE on_ground IS NOT TRUE)                    AS avg_velocity_ms,
+    {avg_velocity}                                                        AS avg_velocity_ms,
     max(velocity) FILTER (WHERE on_ground IS NOT TRUE)                    AS max_velocity_ms,
     count(*) FILTER (WHERE {any_flag})                                    AS flagged
 FROM validated_hour
@@ -71,7 +99,13 @@ def aggregate_country_hour(
     any_flag = " OR ".join(flags) if flags else "FALSE"
     conn.register("validated_hour", validated)
     try:
-        sql = _SQL.format(unknown=UNKNOWN_COUNTRY, any_flag=any_flag, hour=hour.isoformat())
+        sql = _SQL.format(
+            unknown=UNKNOWN_COUNTRY,
+            any_flag=any_flag,
+            hour=hour.isoformat(),
+            avg_baro_altitude=_order_free_avg("baro_altitude", _AIRBORNE),
+            avg_velocity=_order_free_avg("velocity", _AIRBORNE),
+        )
         result = conn.sql(sql).to_arrow_table()
     finally:
         conn.unregister("validated_hour")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -15,13 +16,13 @@ from flight_assets.lake import LakeError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+IGNORED_SHOWN = 10  # `land` names this many ignored files, then counts the rest
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if getattr(args, "lake", None):
-        settings = dataclasses.replace(settings, lake=args.lake)
-    return settings
+    # --lake is FLIGHT_LAKE for one command: checked by the same rules.
+    lake = getattr(args, "lake", None)
+    return load_settings({**os.environ, "FLIGHT_LAKE": lake} if lake else None)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -53,8 +54,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_land(args: argparse.Namespace) -> int:
     from flight_assets.ingest import land_recorded
     from flight_assets.lake import open_lake
+    from flight_assets.recorded import scan_recorded
 
     settings = _settings(args)
+    try:
+        landable, ignored = scan_recorded(args.paths)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for item in ignored[:IGNORED_SHOWN]:
+        print(f"ignored {item.path}: {item.reason}", file=sys.stderr)
+    if len(ignored) > IGNORED_SHOWN:
+        print(f"ignored {len(ignored) - IGNORED_SHOWN} more file(s) that are not .json or .zip", file=sys.stderr)
+    if not landable:
+        print(f"error: nothing to land in {' '.join(args.paths)}: {len(ignored)} file(s) ignored; "
+              "`land` reads .json responses and .zip archives of them", file=sys.stderr)
+        return EXIT_FAILED
     lake = open_lake(settings.lake, settings.aws_endpoint_url)
     start = partitions_start_time()
     counts = {"landed": 0, "already there": 0, "rejected": 0, "states": 0, "before partitions start": 0}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flight_assets.credits import TIERS, BBox, parse_bbox
 
@@ -42,14 +47,70 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return value.rstrip("/")
 
 
+# S3's rule for general purpose bucket names
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), checked here so that a typo fails
+# at start with the rule instead of as botocore's regex (or a 404) on the first request.
+S3_BUCKET_RULE = (
+    "3 to 63 characters: lowercase letters, digits, dots and hyphens, beginning and ending with a letter or digit, "
+    "no two adjacent dots, not an IP address, no reserved prefix (xn--, sthree-) or suffix (-s3alias, --ol-s3)"
+)
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_s3_lake(lake: str) -> None:
+    bucket = lake[len("s3://") :].split("/", 1)[0]
+    if not bucket:
+        raise ConfigError(f"FLIGHT_LAKE={lake!r} names no bucket; use s3://bucket or s3://bucket/prefix")
+    if (
+        not _S3_BUCKET.fullmatch(bucket)
+        or ".." in bucket
+        or _is_ip_address(bucket)
+        or bucket.startswith(_S3_RESERVED_PREFIXES)
+        or bucket.endswith(_S3_RESERVED_SUFFIXES)
+    ):
+        raise ConfigError(f"FLIGHT_LAKE={lake!r}: {bucket!r} is not a valid S3 bucket name ({S3_BUCKET_RULE})")
+
+
+def _check_local_lake(lake: str) -> None:
+    """The lake folder exists, or could be made: no file in the way and the nearest existing folder is writable.
+
+    Checked at start because otherwise the first write fails deep in a mkdir, as a traceback. A lake folder that
+    exists but is read-only is fine here: queries only read it (writes then fail with a sentence from lake.py).
+    """
+    root = Path(lake).expanduser()
+    if root.exists():
+        if not root.is_dir():
+            raise ConfigError(f"FLIGHT_LAKE={lake!r} is a file, not a folder; point it at a folder for the lake")
+        return
+    ancestor = root.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"FLIGHT_LAKE={lake!r} cannot be a folder: {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"FLIGHT_LAKE={lake!r} does not exist and cannot be created: {ancestor} is not writable")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise ConfigError naming the variable on the first bad one."""
     env = os.environ if env is None else env
     lake = env.get("FLIGHT_LAKE", "").strip() or DEFAULT_LAKE
-    if lake.startswith("s3://") and len(lake) <= len("s3://"):
-        raise ConfigError("FLIGHT_LAKE='s3://' names no bucket; use s3://bucket or s3://bucket/prefix")
-    if "://" in lake and not lake.startswith("s3://"):
+    if lake.startswith("s3://"):
+        _check_s3_lake(lake)
+    elif "://" in lake:
         raise ConfigError(f"FLIGHT_LAKE={lake!r}: use a local folder or s3://bucket/prefix")
+    else:
+        _check_local_lake(lake)
 
     client_id = env.get("OPENSKY_CLIENT_ID", "").strip() or None
     client_secret = env.get("OPENSKY_CLIENT_SECRET", "").strip() or None
@@ -116,3 +177,82 @@ def partitions_start(env: Mapping[str, str] | None = None, now: datetime | None 
 def partitions_start_time(env: Mapping[str, str] | None = None) -> int:
     """The first partition's start as a Unix time."""
     return int(datetime.strptime(partitions_start(env), "%Y-%m-%d-%H:%M").replace(tzinfo=UTC).timestamp())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The ingestion Lambda: its own two settings and the OpenSky credentials it reads from Secrets Manager
+
+DEFAULT_POLLS_PER_INVOCATION = 2
+DEFAULT_POLL_SPACING_S = 30.0  # EventBridge fires at most once a minute: 2 polls 30 s apart give a 30-s cadence
+OPENSKY_SECRET_KEYS = ("client_id", "client_secret")
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    polls_per_invocation: int = DEFAULT_POLLS_PER_INVOCATION
+    poll_spacing_s: float = DEFAULT_POLL_SPACING_S
+
+
+def _positive_int(name: str, value: object) -> int:
+    text = str(value).strip()
+    if not text.lstrip("+").isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _positive_seconds(name: str, value: object) -> float:
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds above 0")
+    return seconds
+
+
+def load_lambda_settings(
+    env: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+) -> LambdaSettings:
+    """POLLS_PER_INVOCATION and POLL_SPACING_S, or the invocation event's `polls_per_invocation`/`poll_spacing_s`
+    (a manual test invoke); ConfigError naming the variable or event field on a bad value."""
+    env = os.environ if env is None else env
+    overrides = overrides or {}
+    values: dict[str, tuple[str, object]] = {}
+    for field_name, variable, default in (
+        ("polls_per_invocation", "POLLS_PER_INVOCATION", DEFAULT_POLLS_PER_INVOCATION),
+        ("poll_spacing_s", "POLL_SPACING_S", DEFAULT_POLL_SPACING_S),
+    ):
+        if field_name in overrides:
+            values[field_name] = (f"event field {field_name}", overrides[field_name])
+        else:
+            values[field_name] = (variable, env.get(variable, "").strip() or default)
+    return LambdaSettings(
+        polls_per_invocation=_positive_int(*values["polls_per_invocation"]),
+        poll_spacing_s=_positive_seconds(*values["poll_spacing_s"]),
+    )
+
+
+def credentials_from_secret(secret_string: str | None, arn: str) -> dict[str, str]:
+    """OPENSKY_CLIENT_ID/OPENSKY_CLIENT_SECRET from the Secrets Manager secret's SecretString.
+
+    The secret must be a JSON object with string `client_id` and `client_secret`. Errors name the secret (its ARN,
+    OPENSKY_SECRET_ARN) and what is wrong with its shape, never any part of its value.
+    """
+    where = f"the secret OPENSKY_SECRET_ARN={arn}"
+    shape = '{"client_id": "…", "client_secret": "…"}'
+    if secret_string is None:
+        raise ConfigError(f"{where} has no SecretString (binary secrets are not read); store {shape}")
+    try:
+        doc = json.loads(secret_string)
+    except ValueError:
+        raise ConfigError(f"{where} is not JSON; store {shape}") from None  # the decoder error carries the value
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where} is a JSON {type(doc).__name__}, not an object; store {shape}")
+    missing = [key for key in OPENSKY_SECRET_KEYS if key not in doc]
+    if missing:
+        raise ConfigError(f"{where} has no {' or '.join(missing)} key; store {shape}")
+    for key in OPENSKY_SECRET_KEYS:
+        if not isinstance(doc[key], str) or not doc[key].strip():
+            raise ConfigError(f"{where}: {key} must be a non-empty string; store {shape}")
+    return {"OPENSKY_CLIENT_ID": doc["client_id"], "OPENSKY_CLIENT_SECRET": doc["client_secret"]}

@@ -62,6 +62,10 @@ class Lake:
         """The object at `key` as a URI a user can open: s3://bucket/prefix/key (file:///… for a local lake)."""
         return f"{self.uri}/{key}"
 
+    def check_exists(self) -> None:
+        """Raise LakeError saying so when the lake's root (folder or bucket) is not there at all."""
+        raise NotImplementedError
+
 
 class LocalLake(Lake):
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -73,6 +77,19 @@ class LocalLake(Lake):
 
     def object_uri(self, key: str) -> str:
         return self._path(key).as_uri()
+
+    def _error(self, action: str, key: str, exc: OSError) -> LakeError:
+        # One sentence naming the setting: a traceback from deep in mkdir tells the user nothing about FLIGHT_LAKE.
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            what = "a file stands where a folder is needed"  # mkdir's own words name neither the file nor the fix
+        else:
+            what = exc.strerror or exc.__class__.__name__
+        where = f" ({exc.filename})" if exc.filename else ""
+        return LakeError(f"could not {action} {key} in the lake FLIGHT_LAKE={self.uri}: {what}{where}")
+
+    def check_exists(self) -> None:
+        if not self.root.is_dir():
+            raise LakeError(f"there is no lake at FLIGHT_LAKE={self.uri}: the folder does not exist")
 
     @staticmethod
     def _meta_path(path: Path) -> Path:
@@ -100,7 +117,7 @@ class LocalLake(Lake):
         try:
             temp = self._write_temp(path, data)
         except OSError as exc:
-            raise LakeError(f"could not write {key} under {self.uri}: {exc}") from exc
+            raise self._error("write", key, exc) from exc
         try:
             # Metadata first, so the object is never visible without it.
             if not path.exists():
@@ -110,7 +127,7 @@ class LocalLake(Lake):
         except FileExistsError:
             return False
         except OSError as exc:
-            raise LakeError(f"could not write {key} under {self.uri}: {exc}") from exc
+            raise self._error("write", key, exc) from exc
         finally:
             os.unlink(temp)
 
@@ -121,7 +138,7 @@ class LocalLake(Lake):
             self._write_meta(path, metadata)
             os.replace(temp, path)
         except OSError as exc:
-            raise LakeError(f"could not write {key} under {self.uri}: {exc}") from exc
+            raise self._error("write", key, exc) from exc
 
     def get(self, key: str) -> bytes:
         try:
@@ -164,8 +181,12 @@ class LocalLake(Lake):
 
     def update_json(self, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(f".{path.name}.lock"), "a+b") as lock:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(path.with_name(f".{path.name}.lock"), "a+b")  # noqa: SIM115 (the with below closes it)
+        except OSError as exc:
+            raise self._error("update", key, exc) from exc
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # local pollers share one budget: serialise their updates
             try:
                 current = json.loads(path.read_bytes()) if path.exists() else None
@@ -194,8 +215,26 @@ class S3Lake(Lake):
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    @property
+    def endpoint(self) -> str:
+        """Where the bucket is looked for: AWS_ENDPOINT_URL, else the client's regional AWS endpoint."""
+        return self._endpoint_url or str(self.client.meta.endpoint_url)
+
+    def _no_bucket(self) -> LakeError:
+        return LakeError(f"bucket {self.bucket} does not exist at {self.endpoint} (FLIGHT_LAKE={self.uri})")
+
     def _error(self, action: str, key: str, exc: Exception) -> LakeError:
+        if _s3_code(exc) == "NoSuchBucket":
+            return self._no_bucket()
         return LakeError(f"S3 {action} of s3://{self.bucket}/{self._key(key)} failed: {_describe_s3_error(exc)}")
+
+    def check_exists(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            if _s3_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                raise self._no_bucket() from None
+            raise LakeError(f"S3 HEAD of bucket {self.bucket} at {self.endpoint} failed: {_describe_s3_error(exc)}") from exc
 
     def put_if_absent(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> bool:
         try:

@@ -13,10 +13,16 @@ import sys
 import time
 from typing import Any
 
-from flight_assets.config import ConfigError, Settings, load_settings
+from flight_assets.config import (
+    ConfigError,
+    LambdaSettings,
+    Settings,
+    credentials_from_secret,
+    load_lambda_settings,
+    load_settings,
+)
 from flight_assets.ingest import Ingester, IngestResult
 
-POLL_SPACING_S = 30.0
 # A poll is given at most this long (the client's own deadline is 25 s) plus a margin to return the summary.
 POLL_BUDGET_MS = 27_000
 
@@ -25,16 +31,27 @@ _INGESTER: Ingester | None = None  # kept across warm invocations: connection po
 
 def _settings_with_secret(env: dict[str, str]) -> Settings:
     """Settings from the environment; OpenSky credentials from Secrets Manager when OPENSKY_SECRET_ARN is set."""
-    secret_arn = env.get("OPENSKY_SECRET_ARN")
+    secret_arn = env.get("OPENSKY_SECRET_ARN", "").strip()
     if secret_arn and not env.get("OPENSKY_CLIENT_ID"):
-        import boto3
-
-        payload = boto3.client("secretsmanager", endpoint_url=env.get("AWS_ENDPOINT_URL") or None).get_secret_value(
-            SecretId=secret_arn
-        )["SecretString"]
-        secret = json.loads(payload)
-        env = {**env, "OPENSKY_CLIENT_ID": secret["client_id"], "OPENSKY_CLIENT_SECRET": secret["client_secret"]}
+        env = {**env, **credentials_from_secret(_secret_string(secret_arn, env), secret_arn)}
     return load_settings(env)
+
+
+def _secret_string(arn: str, env: dict[str, str]) -> str | None:
+    """The secret's SecretString; ConfigError naming the secret when Secrets Manager cannot give it."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("secretsmanager", endpoint_url=env.get("AWS_ENDPOINT_URL") or None)
+    try:
+        return client.get_secret_value(SecretId=arn).get("SecretString")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        if code == "ResourceNotFoundException":
+            raise ConfigError(f"OPENSKY_SECRET_ARN={arn}: Secrets Manager has no such secret") from None
+        raise ConfigError(f"could not read the secret OPENSKY_SECRET_ARN={arn}: {code}") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"could not read the secret OPENSKY_SECRET_ARN={arn}: {exc}") from None
 
 
 def _ingester() -> Ingester:
@@ -53,10 +70,13 @@ def _emf(result: IngestResult, latency_ms: float) -> None:
     """A CloudWatch Embedded Metric Format line: metrics without a PutMetricData call."""
     metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": int(result.status == "landed"),
                "Errors": int(result.failed)}
-    units = {"States": "Count", "LatencyMs": "Milliseconds", "Landed": "Count", "Errors": "Count"}
     if result.credits_remaining is not None:
         metrics["CreditsRemaining"] = result.credits_remaining
-        units["CreditsRemaining"] = "Count"
+    _emf_line(result.status, metrics)
+
+
+def _emf_line(status: str, metrics: dict[str, float]) -> None:
+    units = {name: "Milliseconds" if name == "LatencyMs" else "Count" for name in metrics}
     print(json.dumps({
         "_aws": {
             "Timestamp": int(time.time() * 1000),
@@ -67,7 +87,7 @@ def _emf(result: IngestResult, latency_ms: float) -> None:
             }],
         },
         "Function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "flight-assets-ingest"),
-        "status": result.status,
+        "status": status,
         **metrics,
     }), flush=True)
 
@@ -76,12 +96,15 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
     started = time.monotonic()
     event = event or {}
     try:
+        options: LambdaSettings = load_lambda_settings(os.environ, event)
         ingester = _ingester()
     except ConfigError as exc:
+        # One JSON line with the sentence (it names the variable or secret, never a secret's value), an Errors
+        # metric for the dashboard, then a raise: the function's Errors alarm counts the invocation.
         _log("config_error", message=str(exc))
+        _emf_line("config_error", {"Landed": 0, "Errors": 1})
         raise
-    polls = int(event.get("polls_per_invocation", os.environ.get("POLLS_PER_INVOCATION", 2)))
-    spacing = float(event.get("poll_spacing_s", os.environ.get("POLL_SPACING_S", POLL_SPACING_S)))
+    polls, spacing = options.polls_per_invocation, options.poll_spacing_s
     results: list[IngestResult] = []
     stopped_early = None
     for index in range(polls):

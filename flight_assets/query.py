@@ -7,8 +7,9 @@ whole partitions before any file is read):
 - `country_aggregates` gold rows (COUNTRY_AGGREGATES_SCHEMA; `hour_start` is the hour as a timestamp).
 
 Each view has exactly the columns of the schema the pipeline writes (a column missing from older files reads NULL,
-columns unknown to the schema are not shown), and exists even before its prefix holds a file, so queries never fail
-with "no files found". A local lake is read by DuckDB's own Parquet reader; an S3 lake through pyarrow datasets on
+columns unknown to the schema are not shown), and exists even before its prefix holds a file, so a connection never
+fails with "no files found"; `run_query` (the CLI) instead says when the SQL reads a view that has no file yet or the
+lake is not there, rather than answer an empty table that looks like "no traffic". A local lake is read by DuckDB's own Parquet reader; an S3 lake through pyarrow datasets on
 pyarrow's S3 filesystem (DuckDB's httpfs cannot be installed offline), with DuckDB pushing filters into the scan.
 
 No Dagster here: the CLI (`flight-assets query`) and the README examples use `run_query` and the SQL constants.
@@ -243,6 +244,12 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
 
     Raises LakeError when an S3 lake cannot be listed. The connection's time zone is UTC.
     """
+    return _connect(settings)[0]
+
+
+def _connect(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, dict[str, str]]:
+    """connect(), and the views whose lake prefix holds no file yet (view → prefix)."""
+    without_files: dict[str, str] = {}
     conn = duckdb.connect(":memory:")
     try:
         conn.sql("SET TimeZone = 'UTC'")
@@ -254,6 +261,8 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
                 source = _s3_source(conn, filesystem, settings.lake, view, prefix, schema)
             else:
                 source = _local_source(root, prefix)
+            if source is None:
+                without_files[view] = prefix
             try:
                 _create_view(conn, view, schema, source)
             except duckdb.Error as exc:
@@ -264,7 +273,7 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     except BaseException:
         conn.close()
         raise
-    return conn
+    return conn, without_files
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -378,15 +387,55 @@ def execute(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[
         raise _query_error(exc) from exc
 
 
+def _tables_read(conn: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """Names of the tables a SELECT reads (CTE bodies and subqueries included); empty when DuckDB cannot say."""
+    try:
+        tree = json.loads(conn.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
+    except (duckdb.Error, ValueError):
+        return set()
+    names: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
+                names.add(node["table_name"].lower())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names  # a parse error or a non-SELECT statement gives an "error" tree without tables
+
+
+def _require_data(conn: duckdb.DuckDBPyConnection, sql: str, settings: Settings, without_files: dict[str, str]) -> None:
+    """LakeError when `sql` reads a view over a lake that is not there, or over a table never written.
+
+    An empty view would answer 0 rows, which reads as "nothing happened" rather than "wrong lake" or "not built
+    yet". A table that has files but no rows matching the query's filter still answers 0 rows.
+    """
+    empty = [view for view in VIEWS if view in without_files and view in _tables_read(conn, sql)]
+    if not empty:
+        return
+    from flight_assets.lake import open_lake
+
+    open_lake(settings.lake, settings.aws_endpoint_url).check_exists()
+    prefix = without_files[empty[0]]
+    raise LakeError(
+        f"the lake {settings.lake} holds no {empty[0]} data yet (nothing under {prefix}/): land snapshots and "
+        "build some hours first (`make demo`, or a backfill in Dagster)"
+    )
+
+
 def run_query(sql: str, settings: Settings, fmt: str = "table") -> str:
     """Run `sql` over the lake's views and format the result as `table`, `csv` or `json`.
 
-    Raises QueryError for SQL DuckDB cannot run (or an unknown fmt), LakeError when the lake cannot be read.
+    Raises QueryError for SQL DuckDB cannot run (or an unknown fmt), LakeError when the lake cannot be read, is not
+    there, or has never had a file for a view the SQL reads.
     """
     if fmt not in FORMATS:
         raise QueryError(f"unknown output format {fmt!r}: use one of {', '.join(FORMATS)}")
-    conn = connect(settings)
+    conn, without_files = _connect(settings)
     try:
+        _require_data(conn, sql, settings, without_files)
         columns, rows = execute(conn, sql)
     finally:
         conn.close()

@@ -75,8 +75,81 @@ def test_ingest_failure_exits_non_zero_with_a_sentence(tmp_path: Path) -> None:
 def test_query_command_prints_results_and_sentences(tmp_path: Path) -> None:
     env = {"FLIGHT_LAKE": str(tmp_path / "empty-lake")}
     empty = run_cli("query", "SELECT count(*) AS n FROM validated_states", env=env)
-    assert empty.returncode == 0 and empty.stdout.splitlines() == ["n", "-", "0", "(1 row)"]
+    assert empty.returncode == 1 and empty.stdout == ""  # not "0": there is no lake (test_query.py has the rest)
+    assert empty.stderr.startswith("error: there is no lake at FLIGHT_LAKE=")
     as_json = run_cli("query", "SELECT 1 AS one", "--format", "json", env=env)
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == [{"one": 1}]
     bad = run_cli("query", "SELEC 1", env=env)
     assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error") and "Traceback" not in bad.stderr
+
+
+def test_a_lake_path_that_cannot_be_a_folder_is_one_sentence_naming_flight_lake(
+    opensky_data: Path, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    cases = [(a_file, f"FLIGHT_LAKE='{a_file}' is a file, not a folder; point it at a folder for the lake"),
+             (a_file / "lake", f"FLIGHT_LAKE='{a_file / 'lake'}' cannot be a folder: {a_file} is a file")]
+    for lake, sentence in cases:
+        for args in (["land", str(opensky_data / GLOBAL)], ["ingest", "--once"], ["query", "SELECT 1"]):
+            result = run_cli(*args, env={"FLIGHT_LAKE": str(lake), "OPENSKY_API_URL": "http://127.0.0.1:9"})
+            assert result.returncode == 2, (args, result.stderr)
+            assert result.stderr == f"error: {sentence}\n", args
+        via_option = run_cli("land", str(opensky_data / GLOBAL), "--lake", str(lake))  # checked like FLIGHT_LAKE
+        assert via_option.returncode == 2 and sentence in via_option.stderr
+
+
+def test_a_write_that_fails_inside_the_lake_is_one_sentence_naming_flight_lake(
+    opensky_data: Path, tmp_path: Path
+) -> None:
+    # Root may write anywhere, so an unwritable spot is made with a file where the lake needs a folder.
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "raw").write_text("in the way")
+    (lake / "_state").write_text("in the way")
+    landed = run_cli("land", str(opensky_data / GLOBAL), env={"FLIGHT_LAKE": str(lake)})
+    assert landed.returncode == 1 and "Traceback" not in landed.stderr
+    assert landed.stderr.startswith("error: could not write raw/states/year=2025/month=08/day=30/hour=18/")
+    assert f"in the lake FLIGHT_LAKE={lake}: a file stands where a folder is needed ({lake}/raw/" in landed.stderr
+    polled = run_cli("ingest", "--once", env={"FLIGHT_LAKE": str(lake), "OPENSKY_API_URL": "http://127.0.0.1:9"})
+    assert polled.returncode == 1 and "Traceback" not in polled.stderr + polled.stdout
+    assert ("error: could not read the credit budget from the lake: could not update _state/credit_governor.json "
+            f"in the lake FLIGHT_LAKE={lake}: a file stands where a folder is needed ({lake}/_state)") in polled.stdout
+
+
+def test_land_names_an_empty_or_damaged_zip(opensky_data: Path, tmp_path: Path) -> None:
+    empty, damaged = tmp_path / "empty.zip", tmp_path / "damaged.zip"
+    empty.write_bytes(b"")
+    damaged.write_bytes((opensky_data / GLOBAL).read_bytes()[:500])
+    env = {"FLIGHT_LAKE": str(tmp_path / "lake")}
+    result = run_cli("land", str(empty), env=env)
+    assert (result.returncode, result.stderr) == (
+        1, f"error: {empty} is not a readable zip archive: it is an empty file (0 bytes)\n")
+    result = run_cli("land", str(opensky_data / GLOBAL), str(damaged), env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == f"error: {damaged} is not a readable zip archive: it is damaged (File is not a zip file)\n"
+    assert not (tmp_path / "lake").exists()  # checked before anything landed
+
+
+def test_land_says_which_files_it_ignored_and_fails_when_nothing_is_landable(
+    opensky_data: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    csvs = tmp_path / "csvs"
+    csvs.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (csvs / name).write_text("icao24,callsign\n")
+    env = {"FLIGHT_LAKE": str(tmp_path / "lake")}
+    for paths, ignored in (([notes], [notes]), ([csvs], [csvs / "a.csv", csvs / "b.csv"])):
+        result = run_cli("land", *map(str, paths), env=env)
+        assert result.returncode == 1 and "landed" not in result.stdout
+        assert result.stderr.splitlines() == [
+            *(f"ignored {path}: not a .json response or a .zip archive of them" for path in ignored),
+            f"error: nothing to land in {paths[0]}: {len(ignored)} file(s) ignored; "
+            "`land` reads .json responses and .zip archives of them",
+        ]
+    (csvs / "snapshot.json").write_bytes((opensky_data / GLOBAL).read_bytes())
+    mixed = run_cli("land", str(csvs), env=env)
+    assert mixed.returncode == 0 and mixed.stdout.startswith("1 landed, 0 already there, 0 rejected")
+    assert f"ignored {csvs / 'a.csv'}: not a .json response" in mixed.stderr

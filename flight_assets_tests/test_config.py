@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from flight_assets.config import ConfigError, load_settings, partitions_start
+from flight_assets.config import S3_BUCKET_RULE, ConfigError, load_settings, partitions_start
 
 
 def test_defaults() -> None:
@@ -55,3 +56,33 @@ def test_partitions_start_defaults_to_a_week_ago_not_thousands_of_hours() -> Non
 
     assert partitions_start({}, now=datetime(2026, 12, 4, 13, 5, tzinfo=UTC)) == "2026-11-27-00:00"
     assert partitions_start({"FLIGHT_PARTITIONS_START": "2025-08-30"}) == "2025-08-30-00:00"
+
+def test_a_lake_folder_that_cannot_be_created_names_flight_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root can write anywhere, so an unwritable parent folder is simulated where the check asks the OS.
+    from flight_assets import config
+
+    monkeypatch.setattr(config.os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"FLIGHT_LAKE": str(tmp_path / "new" / "lake")})
+    assert str(caught.value) == (
+        f"FLIGHT_LAKE='{tmp_path / 'new' / 'lake'}' does not exist and cannot be created: {tmp_path} is not writable"
+    )
+    assert load_settings({"FLIGHT_LAKE": str(tmp_path)}).lake == str(tmp_path)  # exists: read-only use is fine
+
+
+@pytest.mark.parametrize(
+    ("lake", "bucket"),
+    [("s3://bucket with space", "bucket with space"), ("s3://Bad_Bucket/lake", "Bad_Bucket"), ("s3://ab", "ab"),
+     ("s3://a..b", "a..b"), ("s3://10.0.0.1/x", "10.0.0.1"), ("s3://-bucket", "-bucket"),
+     ("s3://" + "b" * 64, "b" * 64), ("s3://xn--bucket", "xn--bucket"), ("s3://my-s3alias", "my-s3alias")],
+)
+def test_s3_lake_bucket_names_follow_s3s_rule(lake: str, bucket: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"FLIGHT_LAKE": lake})
+    assert str(caught.value) == f"FLIGHT_LAKE={lake!r}: {bucket!r} is not a valid S3 bucket name ({S3_BUCKET_RULE})"
+    with pytest.raises(ConfigError, match=r"^FLIGHT_LAKE='s3:///prefix' names no bucket"):
+        load_settings({"FLIGHT_LAKE": "s3:///prefix"})
+    for good in ("s3://my.lake-2025", "s3://lake-0123456789ab/a prefix/with space", "s3://" + "b" * 63):
+        assert load_settings({"FLIGHT_LAKE": good}).lake == good

@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import boto3
 import pytest
 
 from flight_assets import lambda_handler as handler_module
+from flight_assets.config import ConfigError
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.servers import MotoServer
 
@@ -95,3 +97,86 @@ def test_handler_import_chain_has_no_dagster_or_pyarrow() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == ""
+
+
+def _failed_invocation(capsys: pytest.CaptureFixture[str], event: dict[str, object] | None = None
+                       ) -> tuple[str, list[dict[str, object]], str]:
+    """The ConfigError's message, the JSON lines logged, and everything an operator could see (output, traceback)."""
+    with pytest.raises(ConfigError) as caught:
+        handler_module.lambda_handler(event or {}, FakeContext(remaining_ms=60_000))
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines()]
+    seen = out + "".join(traceback.format_exception(caught.value))
+    return str(caught.value), lines, seen
+
+
+def _assert_one_error_line_and_metric(lines: list[dict[str, object]], message: str) -> None:
+    assert [line["event"] for line in lines if "event" in line] == ["config_error"]
+    assert [line["message"] for line in lines if "event" in line] == [message]
+    [emf] = [line for line in lines if "_aws" in line]  # the dashboard's Errors metric; the raise is Lambda's
+    assert emf["Errors"] == 1 and emf["Landed"] == 0 and emf["status"] == "config_error"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("POLLS_PER_INVOCATION", "abc", "POLLS_PER_INVOCATION='abc' is not a whole number of at least 1"),
+        ("POLLS_PER_INVOCATION", "2.5", "POLLS_PER_INVOCATION='2.5' is not a whole number of at least 1"),
+        ("POLLS_PER_INVOCATION", "0", "POLLS_PER_INVOCATION='0' is not a whole number of at least 1"),
+        ("POLLS_PER_INVOCATION", "-3", "POLLS_PER_INVOCATION='-3' is not a whole number of at least 1"),
+        ("POLL_SPACING_S", "abc", "POLL_SPACING_S='abc' is not a number of seconds above 0"),
+        ("POLL_SPACING_S", "0", "POLL_SPACING_S='0' is not a number of seconds above 0"),
+        ("POLL_SPACING_S", "-3", "POLL_SPACING_S='-3' is not a number of seconds above 0"),
+        ("POLL_SPACING_S", "nan", "POLL_SPACING_S='nan' is not a number of seconds above 0"),
+    ],
+)
+def test_bad_poll_settings_are_one_logged_sentence_and_a_counted_error(
+    lambda_env: tuple[FakeOpenSky, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    variable: str, value: str, message: str,
+) -> None:
+    server, _ = lambda_env
+    monkeypatch.setenv(variable, value)
+    error, lines, _ = _failed_invocation(capsys)
+    assert error == message
+    _assert_one_error_line_and_metric(lines, message)
+    assert server.credits_remaining("lambda-client") == 14_400  # nothing was polled
+    # A test invoke's event fields are checked the same way, named as event fields.
+    monkeypatch.delenv(variable)
+    error, lines, _ = _failed_invocation(capsys, {"polls_per_invocation": 0})
+    assert error == "event field polls_per_invocation='0' is not a whole number of at least 1"
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (None, "OPENSKY_SECRET_ARN={arn}: Secrets Manager has no such secret"),
+        ("client_id=lambda-client&client_secret=not-json-sekrit-1",
+         'the secret OPENSKY_SECRET_ARN={arn} is not JSON; store {{"client_id": "…", "client_secret": "…"}}'),
+        (json.dumps({"id": "lambda-client", "secret": "wrong-keys-sekrit-2"}),
+         'the secret OPENSKY_SECRET_ARN={arn} has no client_id or client_secret key; '
+         'store {{"client_id": "…", "client_secret": "…"}}'),
+        (json.dumps({"client_id": "lambda-client", "client_secret": 31415926535}),
+         'the secret OPENSKY_SECRET_ARN={arn}: client_secret must be a non-empty string; '
+         'store {{"client_id": "…", "client_secret": "…"}}'),
+        (json.dumps(["lambda-client", "list-sekrit-3"]),
+         'the secret OPENSKY_SECRET_ARN={arn} is a JSON list, not an object; '
+         'store {{"client_id": "…", "client_secret": "…"}}'),
+    ],
+)
+def test_unusable_opensky_secrets_are_one_sentence_naming_the_secret_not_its_value(
+    lambda_env: tuple[FakeOpenSky, str], moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], secret: str | None, problem: str,
+) -> None:
+    _, bucket = lambda_env
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_server.url, region_name="us-east-1")
+    if secret is None:
+        arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:opensky-deleted-AbCdEf"
+    else:
+        arn = secrets.create_secret(Name=f"opensky-bad-{bucket}", SecretString=secret)["ARN"]
+    monkeypatch.setenv("OPENSKY_SECRET_ARN", arn)
+    error, lines, seen = _failed_invocation(capsys)
+    assert error == problem.format(arn=arn)
+    _assert_one_error_line_and_metric(lines, error)
+    for value in ("sekrit", "31415926535"):
+        assert value not in seen
+    assert "Traceback" not in "".join(str(line) for line in lines)

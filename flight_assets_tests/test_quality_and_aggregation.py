@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import duckdb
@@ -90,3 +91,60 @@ def test_schema_contract_names_the_difference() -> None:
     outcome = quality.schema_contract(got, expected)
     assert not outcome.passed and "missing b" in outcome.description and "unexpected c" in outcome.description
     assert "a: int32 (expected int64)" in outcome.description
+
+
+def large_hour(rows: int) -> pa.Table:
+    """`rows` validated-like rows over 105 countries (and Unknown), 120 snapshots, full-precision floats.
+
+    Built by DuckDB from hashes of the row number, so the table is the same every time; single-threaded, so the row
+    order is too.
+    """
+    conn = duckdb.connect()
+    conn.sql("SET threads = 1")
+    return conn.sql(f"""
+        SELECT to_timestamp({T0} + 30 * (hash(i, 1) % 120))::TIMESTAMPTZ           AS snapshot_time,
+               printf('%06x', hash(i, 2) % 20000)                                   AS icao24,
+               CASE WHEN hash(i, 3) % 106 = 105 THEN NULL ELSE printf('C%03d', hash(i, 3) % 106) END
+                                                                                    AS origin_country,
+               printf('AB%d', hash(i, 2) % 20000)                                   AS callsign,
+               hash(i, 6) % 10 = 0                                                  AS on_ground,
+               (hash(i, 7) % 180000) / 1000.0 - 90                                  AS latitude,
+               (hash(i, 8) % 360000) / 1000.0 - 180                                 AS longitude,
+               CASE WHEN hash(i, 4) % 50 = 0 THEN NULL ELSE (hash(i, 4) % 1200000) * 0.3048 / 100 END
+                                                                                    AS baro_altitude,
+               (hash(i, 5) % 3000000) / 1.943844 / 10000                            AS velocity,
+               hash(i, 9) % 100 = 0                                                 AS flag_stale_position
+        FROM range({rows}) t(i) ORDER BY i""").to_arrow_table()
+
+
+def test_country_aggregates_parquet_is_byte_identical_across_runs_and_threads() -> None:
+    from flight_assets.validation import write_parquet
+
+    validated = large_hour(600_000)
+    outputs = set()
+    for threads in (8, 8, 8, 4, 1):  # many threads make DuckDB's plain avg() differ in the last bit run to run
+        conn = duckdb.connect()
+        conn.sql(f"SET threads = {threads}")
+        outputs.add(write_parquet(aggregate_country_hour(conn, validated, HOUR)))
+        conn.close()
+    assert len(outputs) == 1, f"{len(outputs)} different files from 5 runs"
+    table = aggregate_country_hour(duckdb.connect(), validated, HOUR)
+    assert table.num_rows == 106 and sum(table["states"].to_pylist()) == 600_000
+    # The averages are the true averages (exactly rounded sums), not merely repeatable ones.
+    rows = validated.select(["origin_country", "on_ground", "baro_altitude", "velocity"]).to_pylist()
+    for row in table.to_pylist()[:5]:
+        country = None if row["origin_country"] == "Unknown" else row["origin_country"]
+        airborne = [r for r in rows if r["origin_country"] == country and not r["on_ground"]]
+        for column, name in (("baro_altitude", "avg_baro_altitude_m"), ("velocity", "avg_velocity_ms")):
+            values = [r[column] for r in airborne if r[column] is not None]
+            assert math.isclose(row[name], math.fsum(values) / len(values), rel_tol=1e-14)
+
+
+def test_order_free_averages_keep_nan_infinity_and_absurd_values() -> None:
+    table = states(
+        origin_country=["X", "X", "Y"], on_ground=[False, False, False],
+        baro_altitude=[1e300, 1000.0, float("nan")], velocity=[float("inf"), 200.0, 100.0],
+    )
+    rows = {r["origin_country"]: r for r in aggregate_country_hour(duckdb.connect(), table, HOUR).to_pylist()}
+    assert rows["X"]["avg_baro_altitude_m"] == (1e300 + 1000.0) / 2 and rows["X"]["avg_velocity_ms"] == math.inf
+    assert math.isnan(rows["Y"]["avg_baro_altitude_m"]) and rows["Y"]["avg_velocity_ms"] == 100.0

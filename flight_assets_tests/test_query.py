@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flight_assets.config import Settings
-from flight_assets.lake import Lake, LocalLake, S3Lake
+from flight_assets.lake import Lake, LakeError, LocalLake, S3Lake
 from flight_assets.layout import (
     COUNTRY_AGGREGATES_PREFIX,
     QUARANTINE_STATES_PREFIX,
@@ -252,9 +252,10 @@ def test_empty_lake_has_empty_views_with_all_columns(
     described = describe_views(settings)
     assert described == describe_views(Settings(lake=str(tmp_path / "no-such-lake")))
     assert {name for name, *_ in described} >= set(VIEWS)
-    assert run_query(STATES_BY_COUNTRY_FOR_A_DAY.format(year=2025, month=8, day=30), settings).endswith(
-        "(0 rows)"
-    )
+    # run_query (the CLI) does not answer 0 rows from a table that was never written: it says so.
+    missing = "there is no lake at" if isinstance(lake, LocalLake) else "holds no country_aggregates data yet"
+    with pytest.raises(LakeError, match=missing):  # the local lake's folder was never made
+        run_query(STATES_BY_COUNTRY_FOR_A_DAY.format(year=2025, month=8, day=30), settings)
 
 
 def test_columns_missing_from_older_files_read_null(filled: Settings, lake: Lake, tmp_path: Path) -> None:
@@ -396,3 +397,69 @@ def test_bad_sql_raises_query_error_with_duckdbs_message(filled: Settings) -> No
     with pytest.raises(QueryError, match="table, csv, json"):
         run_query("SELECT 1", filled, "xml")
     assert isinstance(QueryError("x"), ValueError)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# `flight-assets query` on a lake that is not there or has no data for the view
+
+
+def test_query_command_says_when_the_lake_or_its_table_is_not_there(
+    tmp_path: Path, moto_server: MotoServer, s3_lake: S3Lake
+) -> None:
+    from flight_assets_tests.test_cli import run_cli
+
+    count = "SELECT count(*) AS n FROM validated_states"
+    in_a_cte = "WITH x AS (SELECT * FROM country_aggregates) SELECT count(*) FROM x"
+    s3 = {"AWS_ENDPOINT_URL": moto_server.url}
+    cases = [
+        ({"FLIGHT_LAKE": str(tmp_path / "no-such-lake")}, count,
+         f"error: there is no lake at FLIGHT_LAKE={tmp_path / 'no-such-lake'}: the folder does not exist"),
+        ({"FLIGHT_LAKE": "s3://no-such-bucket/lake", **s3}, count,
+         f"error: bucket no-such-bucket does not exist at {moto_server.url} (FLIGHT_LAKE=s3://no-such-bucket/lake)"),
+        ({"FLIGHT_LAKE": str(tmp_path)}, count,
+         f"error: the lake {tmp_path} holds no validated_states data yet (nothing under validated/states/): land "
+         "snapshots and build some hours first (`make demo`, or a backfill in Dagster)"),
+        ({"FLIGHT_LAKE": s3_lake.uri, **s3}, in_a_cte,
+         f"error: the lake {s3_lake.uri} holds no country_aggregates data yet (nothing under aggregates/"),
+    ]
+    for env, sql, sentence in cases:
+        result = run_cli("query", sql, env=env)
+        assert result.returncode == 1, (env, result.stdout)
+        assert result.stdout == "" and result.stderr.startswith(sentence) and "Traceback" not in result.stderr
+        assert result.stderr.count("\n") == 1
+        assert run_cli("query", "SELECT 1 AS one", env=env).stdout.splitlines()[-1] == "(1 row)"  # no view read
+    # A lake with data and a filter that matches nothing: 0 rows, as it should be.
+    write_lake(s3_lake)
+    for env in ({"FLIGHT_LAKE": s3_lake.uri, **s3},):
+        none = run_cli("query", f"{count} WHERE year = 2024", env=env)
+        assert none.returncode == 0 and none.stdout.splitlines() == ["n", "-", "0", "(1 row)"], none.stderr
+        some = run_cli("query", count, env=env)
+        assert some.returncode == 0 and some.stdout.splitlines()[2].strip() == str(
+            sum(len(t["rows"]) for t in DATA.values()))
+
+
+def test_missing_bucket_and_bad_bucket_names_are_sentences_for_land_and_ingest(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    from flight_assets_tests.test_cli import run_cli
+
+    body = tmp_path / "snapshot.json"
+    body.write_text('{"time": 1756577883, "states": []}')
+    s3 = {"AWS_ENDPOINT_URL": moto_server.url, "OPENSKY_API_URL": "http://127.0.0.1:9"}
+    for lake, bucket in (("s3://bucket with space", "bucket with space"), ("s3://Bad_Bucket/lake", "Bad_Bucket")):
+        for args in (["land", str(body)], ["ingest", "--once"], ["query", "SELECT 1"]):
+            result = run_cli(*args, env={"FLIGHT_LAKE": lake, **s3})
+            assert result.returncode == 2, (args, result.stderr)
+            assert result.stderr == (f"error: FLIGHT_LAKE={lake!r}: {bucket!r} is not a valid S3 bucket name "
+                                     "(3 to 63 characters: lowercase letters, digits, dots and hyphens, beginning "
+                                     "and ending with a letter or digit, no two adjacent dots, not an IP address, "
+                                     "no reserved prefix (xn--, sthree-) or suffix (-s3alias, --ol-s3))\n")
+    empty_bucket = run_cli("land", str(body), env={"FLIGHT_LAKE": "s3:///prefix", **s3})
+    assert empty_bucket.returncode == 2 and empty_bucket.stderr.startswith(
+        "error: FLIGHT_LAKE='s3:///prefix' names no bucket")
+    missing = f"bucket no-such-bucket does not exist at {moto_server.url} (FLIGHT_LAKE=s3://no-such-bucket/lake)"
+    landed = run_cli("land", str(body), env={"FLIGHT_LAKE": "s3://no-such-bucket/lake", **s3})
+    assert landed.returncode == 1 and landed.stderr == f"error: {missing}\n"
+    polled = run_cli("ingest", "--once", env={"FLIGHT_LAKE": "s3://no-such-bucket/lake", **s3})
+    assert polled.returncode == 1 and "Traceback" not in polled.stderr
+    assert polled.stdout.endswith(f"error: could not read the credit budget from the lake: {missing}\n")

@@ -303,8 +303,13 @@ def test_dagster_yaml_for_ecs_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
         klass = class_from_code_pointer(config[key]["module"], config[key]["class"])
         processed = process_config(klass.config_type(), config[key]["config"])
         assert processed.success, (key, processed.errors)
-    assert config["run_coordinator"]["config"]["max_concurrent_runs"] > 0
-    assert config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    # Run limits and the hourly_tables pool live under `concurrency` (Dagster refuses them in both places).
+    from dagster._core.instance.config import validate_concurrency_config
+
+    validate_concurrency_config(config)
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] > 0
+    assert config["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert config["concurrency"]["pools"]["default_limit"] > 1  # parallel hourly builds in separate tasks
     assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["start_timeout_seconds"] > 0
     assert config["run_retries"]["enabled"] and config["run_retries"]["max_retries"] > 0
     # The launcher builds without calling AWS (task definition from config, secrets by ARN, no tag lookup).

@@ -35,9 +35,12 @@ def test_dev_instance_config_loads_with_run_monitoring_and_one_run_per_partition
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None and queue.max_concurrent_runs == 2
         assert queue.tag_concurrency_limits == [PARTITION_LIMIT]
-    # The ECS instance holds the same one-run-per-hour limit.
+        # One hourly build at a time on a 2-core laptop (the `hourly_tables` pool of the hourly multi-asset).
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    # The ECS instance holds the same one-run-per-hour limit and a pool of parallel builds; it loads too.
     deploy = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.yaml").read_text())
-    assert PARTITION_LIMIT in deploy["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert PARTITION_LIMIT in deploy["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert deploy["concurrency"]["pools"]["default_limit"] == 3
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

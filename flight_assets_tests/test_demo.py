@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import requests
 from dagster._core.instance.ref import InstanceRef
 
+from flight_assets.defs.partitions import hourly_partitions
 from flight_assets_tests.e2e_support import free_port
 from flight_assets_tests.servers import wait_for
 
@@ -26,14 +27,23 @@ def test_demo_lands_and_builds_closed_hours(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "landed 240/240 simulated snapshots" in result.stdout and "succeeded" in result.stdout
     assert len(list((lake / "raw").rglob("*.json.gz"))) == 240
+    # The hours the demo says it built (not recomputed from the clock, which moved on while it ran).
+    [first, last] = re.search(r"building (\S+) … (\S+) in one run", result.stdout).groups()  # type: ignore[union-attr]
+    expected = set(hourly_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last)))
+    assert len(expected) == 2
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         [run] = instance.get_runs()
         assert run.is_success
         partitions = {r.partition_key for r in instance.fetch_materializations(
             dg.AssetKey("country_aggregates"), limit=10).records}
-    hour = int(time.time() // 3600) * 3600
-    expected = {time.strftime("%Y-%m-%d-%H:00", time.gmtime(hour - 3600 * k)) for k in (1, 2)}
+        # What each check's Partitions tab shows: a result per hour, tied to that hour's materialization.
+        check_keys = [dg.AssetCheckKey(dg.AssetKey("validated_states"), "quality_score"),
+                      dg.AssetCheckKey(dg.AssetKey("country_aggregates"), "reconciliation")]
+        infos = instance.event_log_storage.get_asset_check_partition_info(check_keys)
+        current = {(i.check_key.name, i.partition_key) for i in infos
+                   if i.is_current and i.latest_execution_status.value == "SUCCEEDED"}
     assert partitions == expected
+    assert current == {(k.name, hour) for k in check_keys for hour in expected}
 
 
 def test_demo_serve_stops_everything_on_ctrl_c(tmp_path: Path) -> None:

@@ -217,3 +217,18 @@ def test_the_dagster_dev_terminal_has_no_preview_beta_or_deprecation_warnings(fl
     noisy = [line for line in log.splitlines()
              if re.search(r"(Preview|Beta|Deprecation|Supersession|ExperimentalWarning)Warning", line)]
     assert not noisy, "\n".join(noisy[:10])
+
+
+def test_raw_snapshots_freshness_follows_the_planned_cadence_in_the_ui(flow: E2EFlow) -> None:
+    data = flow.dagster.graphql(
+        "{ assetNodeOrError(assetKey: {path: [\"raw_snapshots\"]}) { ... on AssetNode { "
+        "internalFreshnessPolicy { ... on TimeWindowFreshnessPolicy { failWindowSeconds warnWindowSeconds } } "
+        "freshnessStatusInfo { freshnessStatus freshnessStatusMetadata { lastMaterializedTimestamp } } } } }"
+    )["assetNodeOrError"]
+    # The licensed tier plans a 30-s cadence: warn after 2 minutes without a snapshot, fail after 5.
+    assert data["internalFreshnessPolicy"] == {"failWindowSeconds": 300, "warnWindowSeconds": 120}
+    status = data["freshnessStatusInfo"]
+    assert status["freshnessStatus"] in ("HEALTHY", "WARNING", "DEGRADED", "UNKNOWN")
+    latest = max(float(m["timestamp"]) for m in flow.dagster.materializations("raw_snapshots"))
+    if status["freshnessStatusMetadata"]:  # set once the daemon's freshness pass has seen the asset
+        assert abs(status["freshnessStatusMetadata"]["lastMaterializedTimestamp"] - latest / 1000) < 5

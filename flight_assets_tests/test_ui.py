@@ -141,16 +141,22 @@ def test_check_result_page_shows_its_metadata(page: Any, flow: E2EFlow, screensh
     page.screenshot(path=screenshots / "check-result.png")
 
 
+def open_check_partitions(page: Any, flow: E2EFlow, check: str) -> None:
+    """The check's own Partitions tab (beside Overview / Execution history), not the asset's."""
+    page.goto(f"{flow.dagster.url}/assets/validated_states?view=checks&checkDetail={check}")
+    check_tabs = page.get_by_role("tablist").filter(has_text="Execution history")
+    expect(check_tabs).to_be_visible()
+    check_tabs.get_by_role("tab", name="Partitions").click()
+
+
 def test_check_partitions_tab_shows_each_hour_passed(page: Any, flow: E2EFlow, screenshots: Path) -> None:
-    page.goto(f"{flow.dagster.url}/assets/validated_states?view=checks&checkDetail=quality_score")
-    page.get_by_role("tab", name="Partitions").last.click()
+    open_check_partitions(page, flow, "quality_score")
     # One status per hour, from the check result tied to that hour's materialization.
     expect(page.get_by_text(f"Passed ({len(HOURS)})")).to_be_visible()
-    expect(page.get_by_text("Failed (0)")).to_be_visible()
+    expect(page.get_by_text("Failed (0)", exact=True)).to_be_visible()
     expect(page.get_by_text("Execution Failed (0)")).to_be_visible()
     no_pop_up(page)
     page.screenshot(path=screenshots / "check-partitions.png")
     # completeness warns in every hour (2 snapshots where 120 were planned): Failed (3), shown as such per hour.
-    page.goto(f"{flow.dagster.url}/assets/validated_states?view=checks&checkDetail=completeness")
-    page.get_by_role("tab", name="Partitions").last.click()
-    expect(page.get_by_text(f"Failed ({len(HOURS)})")).to_be_visible()
+    open_check_partitions(page, flow, "completeness")
+    expect(page.get_by_text(f"Failed ({len(HOURS)})", exact=True)).to_be_visible()

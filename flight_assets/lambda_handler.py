@@ -85,15 +85,17 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
     results: list[IngestResult] = []
     stopped_early = None
     for index in range(polls):
-        if index:
-            wait = started + index * spacing - time.monotonic()
-            remaining_ms = context.get_remaining_time_in_millis() if context is not None else None
-            if remaining_ms is not None and remaining_ms - max(wait, 0) * 1000 < POLL_BUDGET_MS:
-                stopped_early = f"{remaining_ms} ms left: poll {index + 1} of {polls} would not finish"
-                _log("stopped_early", reason=stopped_early)
-                break
-            if wait > 0:
-                time.sleep(wait)
+        # Checked before every poll, the first included: a poll started without its budget left is cut off by
+        # Lambda's timeout mid-landing, after OpenSky has already been paid.
+        wait = started + index * spacing - time.monotonic() if index else 0.0
+        remaining_ms = context.get_remaining_time_in_millis() if context is not None else None
+        if remaining_ms is not None and remaining_ms - max(wait, 0) * 1000 < POLL_BUDGET_MS:
+            stopped_early = (f"{remaining_ms} ms left: poll {index + 1} of {polls} would not finish "
+                             f"(a poll needs {POLL_BUDGET_MS:,} ms)")
+            _log("stopped_early", reason=stopped_early)
+            break
+        if wait > 0:
+            time.sleep(wait)
         poll_started = time.monotonic()
         result = ingester.poll()
         latency_ms = (time.monotonic() - poll_started) * 1000
@@ -102,9 +104,12 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
              states=result.states, credits_remaining=result.credits_remaining, skip_reason=result.skip_reason,
              timings_ms={k: round(v * 1000, 1) for k, v in result.timings_s.items()})
         _emf(result, latency_ms)
+    failed = any(r.failed for r in results)
+    succeeded = any(r.status in ("landed", "duplicate") for r in results)
     summary = {
-        "status": "error" if results and all(r.failed for r in results) else
-                  ("partial" if any(r.failed for r in results) else "ok"),
+        # A skip after a failed poll is the governor saying the failed poll used the slot, not a success: with
+        # nothing landed and something failed (or no poll fitting at all), the invocation is an error.
+        "status": "error" if (failed and not succeeded) or (stopped_early and not results) else ("partial" if failed else "ok"),
         "keys_landed": [r.key for r in results if r.status == "landed"],
         "duplicates": [r.key for r in results if r.status == "duplicate"],
         "states": sum(r.states or 0 for r in results if r.status in ("landed", "duplicate")),
@@ -115,8 +120,8 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
     }
     _log("summary", **summary)
     if summary["status"] == "error":
-        # Every poll failed: raise so Lambda counts an error (alarm, on-failure destination); skips are not errors.
-        raise RuntimeError("; ".join(r.message for r in results))
+        # Raise so Lambda counts an error (alarm, on-failure destination); skips alone are not errors.
+        raise RuntimeError("; ".join([r.message for r in results if r.failed] or [str(stopped_early)]))
     return summary
 
 

@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import requests
@@ -149,8 +150,7 @@ class OpenSkyClient:
     ) -> str:
         params: list[tuple[str, str]] = []
         if bbox is not None:
-            params += [("lamin", f"{bbox[0]:g}"), ("lomin", f"{bbox[1]:g}"), ("lamax", f"{bbox[2]:g}"),
-                       ("lomax", f"{bbox[3]:g}")]
+            params += list(zip(("lamin", "lomin", "lamax", "lomax"), map(_coordinate, bbox), strict=True))
         if extended:
             params.append(("extended", "1"))
         params += [("icao24", code.lower()) for code in icao24 or []]
@@ -260,6 +260,12 @@ class OpenSkyClient:
         wait = min(wait, max(0.0, self.deadline_s - (time.monotonic() - started) - 0.1))
         log.info("retrying OpenSky in %.2f s (attempt %d)", wait, attempt + 1)
         time.sleep(wait)
+
+
+def _coordinate(value: float) -> str:
+    """A coordinate exactly as given, in plain decimal: `:g` keeps 6 digits, which turns a box smaller than
+    ~0.0001° into an empty one (OpenSky answers 400), and repr's exponent form (1e-05) is not a plain number."""
+    return format(Decimal(repr(float(value))), "f")
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:

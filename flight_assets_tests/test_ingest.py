@@ -225,3 +225,15 @@ def test_s3_errors_name_the_object(s3_proxy: S3FaultProxy, s3_bucket: str) -> No
     s3_proxy.fail_next(1, lambda method, path: method == "GET")
     with pytest.raises(LakeError, match=rf"S3 GET of s3://{s3_bucket}/x.json failed: AccessDenied"):
         lake.get("x.json")
+
+
+def test_a_very_small_box_is_sent_exactly(fake: FakeOpenSky, tmp_path: Path) -> None:
+    # 0.00003° a side: `:g` formatting rounded it to lamin == lamax, an empty box OpenSky answers 400 to.
+    box = "50.00001,8.00001,50.00004,8.00004"
+    ingester = make_ingester(fake, LocalLake(tmp_path), OPENSKY_BBOX=box)
+    assert ingester.client.states_url(ingester.settings.bbox) == (
+        f"{fake.api_url}/states/all?lamin=50.00001&lomin=8.00001&lamax=50.00004&lomax=8.00004"
+    )
+    result = ingester.poll()
+    assert result.status == "landed", result.message
+    assert fake.requests_served == 1

@@ -20,6 +20,7 @@ from flight_assets.lake import Lake, LakeError, open_lake
 from flight_assets.layout import partition_key_for_time, raw_key
 from flight_assets.opensky import FetchedSnapshot, OpenSkyClient, OpenSkyError, RateLimited
 from flight_assets.recorded import iter_recorded_bodies
+from flight_assets.redact import redact
 from flight_assets.snapshot import ParsedSnapshot, SnapshotError, parse_snapshot
 
 # gzip level 5: within 3 % of level 6's size at 60 % of its time on a 1.5 MB global body (25 ms vs 42 ms).
@@ -109,7 +110,16 @@ class Ingester:
         self.writer = writer
 
     def poll(self, now: float | None = None) -> IngestResult:
-        """One governed poll. Never raises for expected failures: the result says what happened."""
+        """One governed poll. Never raises for expected failures: the result says what happened.
+
+        The message is redacted whatever its source (OpenSky, a proxy, S3): it reaches logs, Dagster's event
+        storage and CloudWatch.
+        """
+        result = self._poll(now)
+        result.message = redact(result.message, (self.settings.client_secret, *self.client.secrets()))
+        return result
+
+    def _poll(self, now: float | None) -> IngestResult:
         started = time.perf_counter()
         try:
             decision = self.governor.claim(now)

@@ -18,6 +18,7 @@ import requests
 
 from flight_assets.config import Settings
 from flight_assets.credits import BBox
+from flight_assets.redact import redact
 from flight_assets.snapshot import ParsedSnapshot, SnapshotError, body_preview, parse_snapshot
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class OpenSkyClient:
             if response.status_code != 200:
                 raise OpenSkyHTTPError(
                     f"the OpenSky token endpoint answered HTTP {response.status_code}: "
-                    f"{body_preview(response.content)}",
+                    f"{body_preview(response.content, secrets=self.secrets())}",
                     response.status_code,
                 )
             try:
@@ -140,7 +141,8 @@ class OpenSkyClient:
                 self._token = _Token(payload["access_token"], now + float(payload.get("expires_in", 1800)))
             except (ValueError, KeyError):
                 raise OpenSkyHTTPError(
-                    f"the OpenSky token endpoint answered without an access_token: {body_preview(response.content)}"
+                    "the OpenSky token endpoint answered without an access_token: "
+                    f"{body_preview(response.content, secrets=self.secrets())}"
                 ) from None
             return self._token.value
 
@@ -156,14 +158,26 @@ class OpenSkyClient:
         params += [("icao24", code.lower()) for code in icao24 or []]
         return f"{self.api_url}/states/all" + (f"?{urlencode(params)}" if params else "")
 
+    def secrets(self) -> tuple[str | None, ...]:
+        """What must never appear in a message: the client secret and the bearer token in use."""
+        return (self.client_secret, self._token.value if self._token else None)
+
     def fetch_states(
         self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None
     ) -> FetchedSnapshot:
         """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s`.
 
         Raises RateLimited on 429 (never sleeps through it), OpenSkyBadBody on an unusable 200 body (not retried:
-        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures.
+        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures. Every
+        error's message is redacted: endpoints and proxies echo requests, and requests' own errors quote them.
         """
+        try:
+            return self._fetch_states(bbox, extended, icao24)
+        except OpenSkyError as exc:
+            exc.args = (redact(str(exc), self.secrets()),)
+            raise
+
+    def _fetch_states(self, bbox: BBox | None, extended: bool, icao24: list[str] | None) -> FetchedSnapshot:
         url = self.states_url(bbox, extended, icao24)
         started = time.monotonic()
         deadline_wall = time.time() + self.deadline_s
@@ -223,7 +237,7 @@ class OpenSkyClient:
                 )
                 raise RateLimited(float(retry_after), time.time() + retry_after, remaining_credits)
             if status in RETRYABLE_STATUSES:
-                last_problem = f"HTTP {status}: {body_preview(body, 80)}"
+                last_problem = f"HTTP {status}: {body_preview(body, 80, self.secrets())}"
                 if self._give_up(attempt, started):
                     raise OpenSkyHTTPError(
                         f"OpenSky kept failing: {last_problem} after {attempt} attempts; the next poll retries",
@@ -232,7 +246,9 @@ class OpenSkyClient:
                 self._backoff(attempt, started)
                 continue
             if status != 200:
-                raise OpenSkyHTTPError(f"OpenSky answered HTTP {status} for {url}: {body_preview(body)}", status)
+                raise OpenSkyHTTPError(
+                    f"OpenSky answered HTTP {status} for {url}: {body_preview(body, secrets=self.secrets())}", status
+                )
             parse_started = time.monotonic()
             try:
                 parsed = parse_snapshot(body, status=status)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from moto.server import ThreadedMotoServer
@@ -102,6 +104,66 @@ class S3FaultProxy:
         return self
 
     def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class EchoingOpenSky:
+    """An OpenSky look-alike whose errors echo the request back, as some gateways and proxies do.
+
+    `token` is what the token endpoint does: "error" (502 whose HTML quotes the form body, client secret and all),
+    "json" (500 with the form as JSON), "not-json" (200 page quoting the body) or "ok" (a token). With "ok", the
+    API answers 400 quoting the request headers, the bearer token included. The secret sits past the first 100
+    characters where it can, so that a message cutting the body there would still show its start.
+    """
+
+    TOKEN = "eyJhbGciOiJSUzI1NiJ9.echo-test-token.c2lnbmF0dXJl"
+
+    def __init__(self, token: str = "error") -> None:
+        self.token = token
+        echo = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: bytes, content_type: str = "text/html") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                padding = "<html><body><p>Gateway error; the upstream refused: "  # the secret straddles char 120
+                if echo.token == "ok":
+                    payload = {"access_token": echo.TOKEN, "expires_in": 1800, "token_type": "Bearer"}
+                    self._reply(200, json.dumps(payload).encode(), "application/json")
+                elif echo.token == "json":
+                    fields = dict(urllib.parse.parse_qsl(form))
+                    body = {"request": fields, "error": "server_error"}
+                    self._reply(500, json.dumps(body).encode(), "application/json")
+                else:
+                    self._reply(502 if echo.token == "error" else 200, f"{padding}{form}</p></body></html>".encode())
+
+            def do_GET(self) -> None:  # noqa: N802
+                headers = sorted(self.headers.items(), key=lambda item: item[0] != "Authorization")
+                echoed = "".join(f"{k}: {v}\n" for k, v in headers)
+                self._reply(400, f"Bad request; we received:\n{echoed}".encode(), "text/plain")
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> EchoingOpenSky:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
 

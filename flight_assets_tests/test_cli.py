@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets_tests.servers import EchoingOpenSky
 
 GLOBAL = "states_global_20250830T181803Z.json"
 
@@ -80,3 +83,25 @@ def test_query_command_prints_results_and_sentences(tmp_path: Path) -> None:
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == [{"one": 1}]
     bad = run_cli("query", "SELEC 1", env=env)
     assert bad.returncode == 1 and bad.stderr.startswith("error: Parser Error") and "Traceback" not in bad.stderr
+
+
+SECRET = "s3cr3t-0f-the-echo-test"
+
+
+@pytest.mark.parametrize("token", ["error", "json", "not-json", "ok"])
+def test_no_secret_is_ever_echoed(tmp_path: Path, token: str) -> None:
+    # Token endpoints and proxies that echo the request put the client secret (or the API the bearer token)
+    # into their error bodies; the sentence the user reads must show neither, in text or JSON output.
+    with EchoingOpenSky(token) as echo:
+        env = {"OPENSKY_API_URL": f"{echo.url}/api", "OPENSKY_TOKEN_URL": f"{echo.url}/token",
+               "OPENSKY_CLIENT_ID": "me", "OPENSKY_CLIENT_SECRET": SECRET, "OPENSKY_TIER": "standard"}
+        results = [run_cli("ingest", "--once", *flags, env={**env, "FLIGHT_LAKE": str(tmp_path / f"lake{i}")})
+                   for i, flags in enumerate([[], ["--json"]])]
+    for result in results:
+        output = result.stdout + result.stderr
+        assert result.returncode == 1 and "Traceback" not in output
+        assert SECRET not in output and SECRET[:6] not in output and EchoingOpenSky.TOKEN[:12] not in output
+    sentence = results[0].stdout.strip()
+    assert len(sentence.splitlines()) == 1 and " error: " in sentence
+    assert ("HTTP 400" if token == "ok" else "token endpoint") in sentence
+    assert "***" in sentence  # what was echoed is still shown, with the secret masked

@@ -14,17 +14,21 @@ import time
 from typing import Any
 
 from flight_assets.config import ConfigError, Settings, load_settings
-from flight_assets.ingest import Ingester, IngestResult
+from flight_assets.ingest import POLL_BUDGET_S, Ingester, IngestResult
 
 POLL_SPACING_S = 30.0
-# A poll is given at most this long (the client's own deadline is 25 s) plus a margin to return the summary.
-POLL_BUDGET_MS = 27_000
+POLL_BUDGET_MS = int(POLL_BUDGET_S * 1000)
+RETURN_MARGIN_MS = 1_000  # kept back from a poll's budget to log and return the summary before Lambda's timeout
+# /tmp is the only place a Lambda may write; it lives as long as the warm instance (reserved concurrency 1 makes
+# the next invocation likely to find it).
+LAMBDA_SPOOL_DIR = "/tmp/flight-assets-spool"
 
 _INGESTER: Ingester | None = None  # kept across warm invocations: connection pool and OAuth token survive
 
 
 def _settings_with_secret(env: dict[str, str]) -> Settings:
     """Settings from the environment; OpenSky credentials from Secrets Manager when OPENSKY_SECRET_ARN is set."""
+    env = {"FLIGHT_SPOOL_DIR": LAMBDA_SPOOL_DIR, **env}
     secret_arn = env.get("OPENSKY_SECRET_ARN")
     if secret_arn and not env.get("OPENSKY_CLIENT_ID"):
         import boto3
@@ -51,7 +55,7 @@ def _log(event: str, **fields: Any) -> None:
 
 def _emf(result: IngestResult, latency_ms: float) -> None:
     """A CloudWatch Embedded Metric Format line: metrics without a PutMetricData call."""
-    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": int(result.status == "landed"),
+    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": int(result.status == "landed") + len(result.recovered),
                "Errors": int(result.failed)}
     units = {"States": "Count", "LatencyMs": "Milliseconds", "Landed": "Count", "Errors": "Count"}
     if result.credits_remaining is not None:
@@ -97,7 +101,8 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
         if wait > 0:
             time.sleep(wait)
         poll_started = time.monotonic()
-        result = ingester.poll()
+        budget_s = None if remaining_ms is None else (remaining_ms - max(wait, 0) * 1000 - RETURN_MARGIN_MS) / 1000
+        result = ingester.poll(budget_s=budget_s)
         latency_ms = (time.monotonic() - poll_started) * 1000
         results.append(result)
         _log("poll", poll=index + 1, status=result.status, message=result.message, key=result.key,
@@ -111,6 +116,7 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
         # nothing landed and something failed (or no poll fitting at all), the invocation is an error.
         "status": "error" if (failed and not succeeded) or (stopped_early and not results) else ("partial" if failed else "ok"),
         "keys_landed": [r.key for r in results if r.status == "landed"],
+        "keys_recovered": [key for r in results for key in r.recovered],  # spooled by an earlier poll, landed now
         "duplicates": [r.key for r in results if r.status == "duplicate"],
         "states": sum(r.states or 0 for r in results if r.status in ("landed", "duplicate")),
         "polls": [{"status": r.status, "message": r.message, "skip_reason": r.skip_reason} for r in results],

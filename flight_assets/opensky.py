@@ -163,33 +163,37 @@ class OpenSkyClient:
         return (self.client_secret, self._token.value if self._token else None)
 
     def fetch_states(
-        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None
+        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None,
+        deadline_s: float | None = None,
     ) -> FetchedSnapshot:
-        """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s`.
+        """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s` (default:
+        the client's; a poll passes what its own budget leaves).
 
         Raises RateLimited on 429 (never sleeps through it), OpenSkyBadBody on an unusable 200 body (not retried:
         the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures. Every
         error's message is redacted: endpoints and proxies echo requests, and requests' own errors quote them.
         """
         try:
-            return self._fetch_states(bbox, extended, icao24)
+            return self._fetch_states(bbox, extended, icao24, self.deadline_s if deadline_s is None else deadline_s)
         except OpenSkyError as exc:
             exc.args = (redact(str(exc), self.secrets()),)
             raise
 
-    def _fetch_states(self, bbox: BBox | None, extended: bool, icao24: list[str] | None) -> FetchedSnapshot:
+    def _fetch_states(
+        self, bbox: BBox | None, extended: bool, icao24: list[str] | None, deadline_s: float
+    ) -> FetchedSnapshot:
         url = self.states_url(bbox, extended, icao24)
         started = time.monotonic()
-        deadline_wall = time.time() + self.deadline_s
+        deadline_wall = time.time() + deadline_s
         refreshed = False
         attempt = 0
         last_problem = ""
         while True:
             attempt += 1
-            remaining_s = self.deadline_s - (time.monotonic() - started)
+            remaining_s = deadline_s - (time.monotonic() - started)
             if remaining_s <= 0.05:
                 raise OpenSkyHTTPError(
-                    f"OpenSky did not answer usefully within {self.deadline_s:g} s ({attempt - 1} attempts); "
+                    f"OpenSky did not answer usefully within {deadline_s:.3g} s ({attempt - 1} attempts); "
                     f"last problem: {last_problem}"
                 )
             headers = {"Accept": "application/json"}
@@ -207,11 +211,11 @@ class OpenSkyClient:
                 body = response.content
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 last_problem = f"{exc.__class__.__name__}: {exc}"
-                if self._give_up(attempt, started):
+                if self._give_up(attempt, started, deadline_s):
                     raise OpenSkyHTTPError(
                         f"could not get a response from {url} after {attempt} attempts: {last_problem}"
                     ) from None
-                self._backoff(attempt, started)
+                self._backoff(attempt, started, deadline_s)
                 continue
             fetch_s = time.monotonic() - started
             remaining_credits = _int_header(response, "X-Rate-Limit-Remaining")
@@ -238,12 +242,12 @@ class OpenSkyClient:
                 raise RateLimited(float(retry_after), time.time() + retry_after, remaining_credits)
             if status in RETRYABLE_STATUSES:
                 last_problem = f"HTTP {status}: {body_preview(body, 80, self.secrets())}"
-                if self._give_up(attempt, started):
+                if self._give_up(attempt, started, deadline_s):
                     raise OpenSkyHTTPError(
                         f"OpenSky kept failing: {last_problem} after {attempt} attempts; the next poll retries",
                         status,
                     )
-                self._backoff(attempt, started)
+                self._backoff(attempt, started, deadline_s)
                 continue
             if status != 200:
                 raise OpenSkyHTTPError(
@@ -266,14 +270,14 @@ class OpenSkyClient:
                 parse_s=time.monotonic() - parse_started,
             )
 
-    def _give_up(self, attempt: int, started: float) -> bool:
+    def _give_up(self, attempt: int, started: float, deadline_s: float) -> bool:
         next_wait = self.backoff_base_s * 2 ** (attempt - 1)
-        return attempt >= self.max_attempts or time.monotonic() - started + next_wait >= self.deadline_s
+        return attempt >= self.max_attempts or time.monotonic() - started + next_wait >= deadline_s
 
-    def _backoff(self, attempt: int, started: float) -> None:
+    def _backoff(self, attempt: int, started: float, deadline_s: float) -> None:
         # Exponential backoff with full jitter, never past the deadline.
         wait = random.uniform(0, self.backoff_base_s * 2 ** (attempt - 1))
-        wait = min(wait, max(0.0, self.deadline_s - (time.monotonic() - started) - 0.1))
+        wait = min(wait, max(0.0, deadline_s - (time.monotonic() - started) - 0.1))
         log.info("retrying OpenSky in %.2f s (attempt %d)", wait, attempt + 1)
         time.sleep(wait)
 

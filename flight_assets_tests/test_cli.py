@@ -8,12 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
-from flight_assets_tests.servers import EchoingOpenSky
+from flight_assets_tests.servers import EchoingOpenSky, S3FaultProxy
 
 GLOBAL = "states_global_20250830T181803Z.json"
 
@@ -105,3 +107,27 @@ def test_no_secret_is_ever_echoed(tmp_path: Path, token: str) -> None:
     assert len(sentence.splitlines()) == 1 and " error: " in sentence
     assert ("HTTP 400" if token == "ok" else "token endpoint") in sentence
     assert "***" in sentence  # what was echoed is still shown, with the secret masked
+
+
+@pytest.mark.parametrize("outage_s", [2.0, 8.0])
+def test_ingest_once_survives_a_short_s3_outage_after_the_fetch(
+    opensky_data: Path, s3_bucket: str, s3_proxy: S3FaultProxy, outage_s: float
+) -> None:
+    # S3 drops every connection for a while from the snapshot's PUT on: the PUT is retried within the poll's
+    # 27-s deadline, so the snapshot that cost 4 credits lands instead of being dropped.
+    s3_proxy.outage("drop", outage_s, when=lambda method, path: method == "PUT" and "/raw/" in path)
+    with FakeOpenSky(FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)])) as server:
+        started = time.monotonic()
+        result = run_cli("ingest", "--once", env={"OPENSKY_API_URL": server.api_url, "AWS_ENDPOINT_URL": s3_proxy.url,
+                                                   "FLIGHT_LAKE": f"s3://{s3_bucket}/lake"})
+        elapsed = time.monotonic() - started
+        fetched, spent = server.requests_served, 400 - server.credits_remaining()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "landed: landed 10,578 states at raw/states/year=2025" in result.stdout and "Traceback" not in result.stderr
+    assert len(s3_proxy.refused) >= 2 and outage_s < elapsed < 27
+    s3 = boto3.client("s3", endpoint_url=s3_proxy.url, region_name="us-east-1")
+    raw = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="lake/raw/").get("Contents", [])
+           if o["Key"].endswith(".json.gz")]
+    assert (fetched, spent, len(raw)) == (1, 4, 1)  # one body paid for (4 credits), one landed
+    body = s3.get_object(Bucket=s3_bucket, Key=raw[0])["Body"].read()
+    assert gzip.decompress(body) == (opensky_data / GLOBAL).read_bytes()

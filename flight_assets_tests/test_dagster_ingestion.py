@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +15,10 @@ from flight_assets.credit_budget import CreditGovernor
 from flight_assets.definitions import defs
 from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
-from flight_assets.ingest import land_recorded
+from flight_assets.ingest import compress_body, land_recorded
 from flight_assets.lake import LocalLake
+from flight_assets.snapshot import parse_snapshot
+from flight_assets.spool import Spool
 from flight_assets_tests.servers import EchoingOpenSky
 
 GLOBAL = "states_global_20250830T181803Z.json"
@@ -123,3 +127,17 @@ def test_ingest_job_stores_no_secret(instance: dg.DagsterInstance, tmp_path: Pat
     stored = "".join(serialize_value(entry) for entry in instance.all_logs(result.run_id))
     assert "***" in stored
     assert secret[:6] not in stored and EchoingOpenSky.TOKEN[:12] not in stored
+
+
+def test_ingest_job_lands_and_reports_a_spooled_snapshot_first(instance: dg.DagsterInstance,
+                                                               local_env: LocalLake) -> None:
+    # An earlier poll fetched this body and could not land it; this run lands it before its own and reports both.
+    body = json.dumps({"time": 1_756_577_853, "states": None}).encode()
+    Spool(os.environ["FLIGHT_SPOOL_DIR"], local_env.uri).keep(
+        f"1756577853_{parse_snapshot(body).sha8}", compress_body(body), {"writer": "dagster", "http-status": "200"})
+    result = defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance)
+    assert result.success
+    materializations = raw_materializations(instance)
+    assert len(materializations) == 2 and {m.partition for m in materializations} == {"2025-08-30-18:00"}
+    keys = sorted(m.metadata["key"].value for m in materializations)
+    assert [o.key for o in local_env.list("raw/")] == keys and keys[0].endswith(f"1756577853_{parse_snapshot(body).sha8}.json.gz")

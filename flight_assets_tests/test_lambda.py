@@ -114,3 +114,10 @@ def test_handler_import_chain_has_no_dagster_or_pyarrow() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_lambda_spools_to_tmp_unless_told_otherwise() -> None:
+    # /tmp is the only writable place on Lambda; it outlives an invocation on a warm instance.
+    settings = handler_module._settings_with_secret({"FLIGHT_LAKE": "s3://bucket/lake"})
+    assert settings.spool_dir == handler_module.LAMBDA_SPOOL_DIR == "/tmp/flight-assets-spool"
+    assert handler_module._settings_with_secret({"FLIGHT_SPOOL_DIR": "/mnt/efs/spool"}).spool_dir == "/mnt/efs/spool"

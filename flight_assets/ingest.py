@@ -204,26 +204,30 @@ class Ingester:
         recovered: list[str] = []
         pending = self.spool.pending()
         with storage_deadline(deadline):
-            for name in pending:
+            for index, name in enumerate(pending):
                 try:
                     spooled = self.spool.read(name)
                     body = gzip.decompress(spooled.data)
                     parsed = parse_snapshot(body, allow_bare_array=spooled.metadata.get("time-source") ==
                                             "max_last_contact")
+                except FileNotFoundError:
+                    continue  # another poller sharing this spool landed it meanwhile
                 except (SpoolError, OSError, EOFError, SnapshotError) as exc:
-                    aside = self.spool.set_aside(name)
-                    log.warning("spooled snapshot %s is unreadable, set aside as %s: %s", name, aside, exc)
+                    with contextlib.suppress(FileNotFoundError):
+                        aside = self.spool.set_aside(name)
+                        log.warning("spooled snapshot %s is unreadable, set aside as %s: %s", name, aside, exc)
                     continue
                 # Whoever lands the object is its writer: the landing sensor reports objects by that.
                 metadata = {k: v for k, v in spooled.metadata.items() if k not in _DERIVED_METADATA}
                 try:
                     landed = land_snapshot(self.lake, body, parsed, {**metadata, "writer": self.writer})
                 except LakeError as exc:
-                    left = len(pending) - len(recovered)
+                    left = len(pending) - index
                     return recovered, (f"{left} snapshot(s) still wait in the spool at {self.spool.path} for the "
                                        f"lake to accept them: {exc}")
                 self.spool.remove(name)
-                recovered.append(landed.key)
+                if landed.created:  # else it was in the lake already (a PUT that timed out had in fact succeeded)
+                    recovered.append(landed.key)
         return recovered, None
 
     def _land_fetched(self, fetched: FetchedSnapshot, governor_s: float) -> IngestResult:

@@ -76,6 +76,8 @@ class Spool:
             data = (self.path / f"{name}{_DATA_SUFFIX}").read_bytes()
             meta_path = self.path / f"{name}{_META_SUFFIX}"
             metadata = json.loads(meta_path.read_bytes()) if meta_path.exists() else {}
+        except FileNotFoundError:
+            raise  # gone: another poller sharing the spool landed it
         except (OSError, ValueError) as exc:
             raise SpoolError(f"could not read {name} from the spool at {self.path}: {exc}") from exc
         return SpooledSnapshot(name, data, metadata)

@@ -289,3 +289,13 @@ def test_hung_storage_costs_a_poll_its_budget_at_most_and_loses_nothing(
     after = ingester.poll(now=t0 + 864)
     assert after.status == "landed" and len(after.recovered) == 1, after.message
     assert fake.requests_served == 2 and len(raw_objects(lake)) == 2 and ingester.spool.pending() == []
+
+
+def test_an_unreadable_spool_file_is_set_aside_not_retried(fake: FakeOpenSky, tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    ingester = make_ingester(fake, lake)
+    ingester.spool.keep("1756577853_deadbeef", b"not gzip", {"writer": "test"})
+    result = ingester.poll()
+    assert result.status == "landed" and result.recovered == [], result.message
+    assert ingester.spool.pending() == [] and [p.name for p in ingester.spool.path.glob("*.damaged")] == [
+        "1756577853_deadbeef.json.gz.damaged"]

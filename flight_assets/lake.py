@@ -223,7 +223,7 @@ class S3Lake(Lake):
                 return s3_client(self._endpoint_url, connect_s, read_s)
         return None
 
-    def _call(self, action: str, key: str, request: Callable[[Any], T]) -> T:
+    def _call(self, request: Callable[[Any], T]) -> T:
         """One S3 request, retried on connection errors, timeouts, throttling and 5xx.
 
         Without a deadline: S3_ATTEMPTS attempts. Inside `storage_deadline`: attempts continue until the deadline,
@@ -266,7 +266,7 @@ class S3Lake(Lake):
 
     def put_if_absent(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> bool:
         try:
-            self._call("PUT", key, lambda c: c.put_object(
+            self._call(lambda c: c.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {}, IfNoneMatch="*"
             ))
             return True
@@ -277,7 +277,7 @@ class S3Lake(Lake):
 
     def put(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
         try:
-            self._call("PUT", key, lambda c: c.put_object(
+            self._call(lambda c: c.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {}
             ))
         except Exception as exc:
@@ -286,13 +286,13 @@ class S3Lake(Lake):
     def get(self, key: str) -> bytes:
         try:
             # The body is read inside the retried request: a stream that stalls is bounded like the call.
-            return self._call("GET", key, lambda c: c.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
+            return self._call(lambda c: c.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
         except Exception as exc:
             raise self._error("GET", key, exc) from exc
 
     def head(self, key: str) -> dict[str, str] | None:
         try:
-            return self._call("HEAD", key, lambda c: c.head_object(Bucket=self.bucket, Key=self._key(key)))["Metadata"]
+            return self._call(lambda c: c.head_object(Bucket=self.bucket, Key=self._key(key)))["Metadata"]
         except Exception as exc:
             if _s3_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -318,7 +318,7 @@ class S3Lake(Lake):
         for start in range(0, len(keys), 1000):
             batch = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
             try:
-                self._call("DELETE", prefix, lambda c, batch=batch: c.delete_objects(
+                self._call(lambda c, batch=batch: c.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
                 ))
             except Exception as exc:
@@ -330,7 +330,7 @@ class S3Lake(Lake):
         # a concurrent ingester that wrote in between makes S3 answer 412 and we redo the update on its state.
         for _ in range(8):
             try:
-                etag, body = self._call("GET", key, lambda c: _etag_and_body(
+                etag, body = self._call(lambda c: _etag_and_body(
                     c.get_object(Bucket=self.bucket, Key=self._key(key))
                 ))
                 try:
@@ -345,7 +345,7 @@ class S3Lake(Lake):
             condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
             try:
                 data = json.dumps(new, sort_keys=True).encode()
-                self._call("PUT", key, lambda c, data=data, condition=condition: c.put_object(
+                self._call(lambda c, data=data, condition=condition: c.put_object(
                     Bucket=self.bucket, Key=self._key(key), Body=data, **condition
                 ))
                 return new

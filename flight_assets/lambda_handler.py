@@ -55,7 +55,8 @@ def _log(event: str, **fields: Any) -> None:
 
 def _emf(result: IngestResult, latency_ms: float) -> None:
     """A CloudWatch Embedded Metric Format line: metrics without a PutMetricData call."""
-    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": int(result.status == "landed") + len(result.recovered),
+    landed = int(result.status == "landed") + len(result.recovered)  # spooled bodies it landed count too
+    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": landed,
                "Errors": int(result.failed)}
     units = {"States": "Count", "LatencyMs": "Milliseconds", "Landed": "Count", "Errors": "Count"}
     if result.credits_remaining is not None:
@@ -110,11 +111,12 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
              timings_ms={k: round(v * 1000, 1) for k, v in result.timings_s.items()})
         _emf(result, latency_ms)
     failed = any(r.failed for r in results)
-    succeeded = any(r.status in ("landed", "duplicate") for r in results)
+    succeeded = any(r.status in ("landed", "duplicate") or r.recovered for r in results)
     summary = {
         # A skip after a failed poll is the governor saying the failed poll used the slot, not a success: with
         # nothing landed and something failed (or no poll fitting at all), the invocation is an error.
-        "status": "error" if (failed and not succeeded) or (stopped_early and not results) else ("partial" if failed else "ok"),
+        "status": "error" if (failed and not succeeded) or (stopped_early and not results)
+                  else ("partial" if failed else "ok"),
         "keys_landed": [r.key for r in results if r.status == "landed"],
         "keys_recovered": [key for r in results for key in r.recovered],  # spooled by an earlier poll, landed now
         "duplicates": [r.key for r in results if r.status == "duplicate"],

@@ -140,4 +140,5 @@ def test_ingest_job_lands_and_reports_a_spooled_snapshot_first(instance: dg.Dags
     materializations = raw_materializations(instance)
     assert len(materializations) == 2 and {m.partition for m in materializations} == {"2025-08-30-18:00"}
     keys = sorted(m.metadata["key"].value for m in materializations)
-    assert [o.key for o in local_env.list("raw/")] == keys and keys[0].endswith(f"1756577853_{parse_snapshot(body).sha8}.json.gz")
+    assert [o.key for o in local_env.list("raw/")] == keys
+    assert keys[0].endswith(f"1756577853_{parse_snapshot(body).sha8}.json.gz")

@@ -17,6 +17,9 @@ from flight_assets.credits import TIERS, BBox, parse_bbox
 DEFAULT_API_URL = "https://opensky-network.org/api"
 DEFAULT_TOKEN_URL = "https://auth.opensky-network.org/auth/realms/opensky-network/protocol/openid-connect/token"
 DEFAULT_LAKE = ".lake"
+# Where a poll keeps a paid-for body that storage would not take, until a later poll lands it: a local folder, as
+# `.lake` is by default (the Lambda uses /tmp, the only place it may write).
+DEFAULT_SPOOL_DIR = ".spool"
 
 
 class ConfigError(ValueError):
@@ -34,6 +37,7 @@ class Settings:
     bbox: BBox | None = None
     extended: bool = False
     aws_endpoint_url: str | None = None
+    spool_dir: str = DEFAULT_SPOOL_DIR
 
     @property
     def has_credentials(self) -> bool:
@@ -140,6 +144,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise ConfigError(f"AWS_ENDPOINT_URL={endpoint!r} is not an http(s) URL")
 
+    spool_dir = env.get("FLIGHT_SPOOL_DIR", "").strip() or DEFAULT_SPOOL_DIR
+    if "://" in spool_dir:
+        raise ConfigError(f"FLIGHT_SPOOL_DIR={spool_dir!r}: the spool is a local folder (it must work while the lake "
+                          "does not)")
+
     return Settings(
         lake=lake,
         api_url=_url(env, "OPENSKY_API_URL", DEFAULT_API_URL),
@@ -150,6 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bbox=bbox,
         extended=extended_text in ("1", "true", "yes"),
         aws_endpoint_url=endpoint,
+        spool_dir=spool_dir,
     )
 
 

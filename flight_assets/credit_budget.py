@@ -17,9 +17,10 @@ from flight_assets.credits import BBox, CadencePlan, plan_cadence
 from flight_assets.lake import Lake, LakeError
 from flight_assets.layout import GOVERNOR_STATE_KEY
 
-# A poller ticks every ~30 s but runs start a little early or late; a poll this much before its slot still counts
-# as on time, so jitter never makes a 30-s cadence skip every other slot.
-CADENCE_SLACK_S = 5.0
+# Polls run on a grid of cadence slots aligned to multiples of the interval (Unix time), at most one per slot, so
+# a tight loop makes exactly one call per interval. A claim this little before a slot starts counts for that slot:
+# writers' clocks (a laptop, Lambda, ECS) disagree by a second or so, and a poller a hair early must not miss it.
+CLOCK_SKEW_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,18 @@ class CreditGovernor:
         self.lake = lake
         self.plan: CadencePlan = plan_cadence(tier, bbox)
         self.key = key
+
+    # -- cadence slots ---------------------------------------------------------------------------------------------
+    @property
+    def _skew(self) -> float:
+        return min(CLOCK_SKEW_S, self.plan.interval_s / 10)
+
+    def slot(self, now: float) -> int:
+        """The cadence slot a claim at `now` belongs to (slot k starts at k × interval, Unix time)."""
+        return int((now + self._skew) // self.plan.interval_s)
+
+    def slot_start(self, slot: int) -> float:
+        return float(slot * self.plan.interval_s)
 
     # -- state ---------------------------------------------------------------------------------------------------
     def _fresh(self, state: dict[str, Any] | None, now: float) -> dict[str, Any]:
@@ -76,8 +89,8 @@ class CreditGovernor:
                 paused_until, remaining,
             )
         last = state.get("last_poll_at")
-        if last is not None and now - last < self.plan.interval_s - min(CADENCE_SLACK_S, self.plan.interval_s / 10):
-            due = last + self.plan.interval_s
+        if last is not None and self.slot(now) <= self.slot(last):
+            due = self.slot_start(self.slot(last) + 1) - self._skew
             return Decision(
                 False, "cadence",
                 f"next poll due at {_fmt(due)}: tier {self.plan.tier} sustains one call every "

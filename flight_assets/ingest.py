@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -16,14 +17,27 @@ from pathlib import Path
 
 from flight_assets.config import Settings
 from flight_assets.credit_budget import CreditGovernor
-from flight_assets.lake import Lake, LakeError, open_lake
+from flight_assets.lake import Lake, LakeError, open_lake, storage_deadline
 from flight_assets.layout import partition_key_for_time, raw_key
 from flight_assets.opensky import FetchedSnapshot, OpenSkyClient, OpenSkyError, RateLimited
 from flight_assets.recorded import iter_recorded_bodies
+from flight_assets.redact import redact
 from flight_assets.snapshot import ParsedSnapshot, SnapshotError, parse_snapshot
+from flight_assets.spool import Spool, SpoolError
 
 # gzip level 5: within 3 % of level 6's size at 60 % of its time on a 1.5 MB global body (25 ms vs 42 ms).
 RAW_GZIP_LEVEL = 5
+
+# One poll's whole budget, storage included: the client's 25-s fetch deadline plus landing, inside the 30-s cadence;
+# the Lambda (59-s timeout) fits two. Every storage call in a poll is bounded by what is left of it.
+POLL_BUDGET_S = 27.0
+LAND_RESERVE_S = 2.0  # kept back from the fetch for the PUT (6 ms when S3 is well; the retries when it is not)
+MIN_FETCH_S = 1.0  # a fetch given less than this cannot get a global snapshot; better not to pay for one
+SPOOL_SHARE = 1 / 3  # of the budget at most for landing spooled bodies first, so a long backlog never starves a poll
+# Recomputed from the body by `land_snapshot`; a spooled copy's values are not trusted over the body's own.
+_DERIVED_METADATA = frozenset({"snapshot-time", "states", "time-source", "body-bytes"})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class IngestResult:
     credits_remaining: int | None = None
     skip_reason: str | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
+    recovered: list[str] = field(default_factory=list)  # keys landed first from the spool of earlier polls
 
     @property
     def failed(self) -> bool:
@@ -100,16 +115,44 @@ class Ingester:
     """Settings, lake, client and governor built once, so a warm Lambda or a polling loop reuses connections."""
 
     def __init__(
-        self, settings: Settings, *, lake: Lake | None = None, client: OpenSkyClient | None = None, writer: str = "cli"
+        self,
+        settings: Settings,
+        *,
+        lake: Lake | None = None,
+        client: OpenSkyClient | None = None,
+        writer: str = "cli",
+        poll_budget_s: float = POLL_BUDGET_S,
     ) -> None:
         self.settings = settings
         self.lake = lake or open_lake(settings.lake, settings.aws_endpoint_url)
         self.client = client or OpenSkyClient.from_settings(settings)
         self.governor = CreditGovernor(self.lake, settings.tier, settings.bbox)
+        self.spool = Spool(settings.spool_dir, self.lake.uri)
         self.writer = writer
+        self.poll_budget_s = poll_budget_s
 
-    def poll(self, now: float | None = None) -> IngestResult:
-        """One governed poll. Never raises for expected failures: the result says what happened."""
+    def poll(self, now: float | None = None, budget_s: float | None = None) -> IngestResult:
+        """One governed poll. Never raises for expected failures: the result says what happened.
+
+        Everything it does, storage calls included, fits in `budget_s` (default: the ingester's poll budget).
+        The message is redacted whatever its source (OpenSky, a proxy, S3): it reaches logs, Dagster's event
+        storage and CloudWatch.
+        """
+        budget = self.poll_budget_s if budget_s is None else min(budget_s, self.poll_budget_s)
+        deadline = time.monotonic() + budget
+        with storage_deadline(deadline):
+            recovered, spool_note = self._land_spooled(time.monotonic() + budget * SPOOL_SHARE)
+            result = self._poll(now, deadline)
+        result.recovered = recovered
+        if recovered:
+            result.message = (f"first landed {len(recovered)} snapshot(s) kept in the spool by an earlier poll "
+                              f"({', '.join(recovered)}); then {result.message}")
+        if spool_note:
+            result.message = f"{result.message}; {spool_note}"
+        result.message = redact(result.message, (self.settings.client_secret, *self.client.secrets()))
+        return result
+
+    def _poll(self, now: float | None, deadline: float) -> IngestResult:
         started = time.perf_counter()
         try:
             decision = self.governor.claim(now)
@@ -124,8 +167,19 @@ class Ingester:
                 credits_remaining=decision.estimated_remaining,
                 timings_s={"governor": claimed - started},
             )
+        # The fetch leaves time to land what it fetched: a body fetched with no time left to land it is paid for
+        # and then only spooled.
+        fetch_s = min(self.client.deadline_s, deadline - time.monotonic() - LAND_RESERVE_S)
+        if fetch_s < MIN_FETCH_S:
+            self._record(None, None)  # no call made: the claimed credits return
+            return IngestResult(
+                "error",
+                f"claiming the poll from the credit budget took {claimed - started:.1f} s, leaving no time to fetch "
+                f"and land within the poll's {self.poll_budget_s:g}-s budget; no call was made",
+                timings_s={"governor": claimed - started},
+            )
         try:
-            fetched = self.client.fetch_states(self.settings.bbox, self.settings.extended)
+            fetched = self.client.fetch_states(self.settings.bbox, self.settings.extended, deadline_s=fetch_s)
         except RateLimited as exc:
             self.governor.record_rate_limited(exc.resume_at, exc.remaining)
             return IngestResult(
@@ -138,9 +192,43 @@ class Ingester:
         return self._land_fetched(fetched, claimed - started)
 
     def _record(self, credits_remaining: int | None, status: int | None) -> None:
-        # The balance is refreshed by the next response; losing one update costs nothing.
+        # The balance is refreshed by the next response; losing one update costs nothing (nor does skipping it
+        # when the poll's deadline has passed).
         with contextlib.suppress(LakeError):
             self.governor.record_response(credits_remaining, status)
+
+    def _land_spooled(self, deadline: float) -> tuple[list[str], str | None]:
+        """Land what earlier polls spooled, oldest first, before this poll fetches anything new.
+
+        Returns the keys landed and a sentence about what is still waiting (None when nothing is)."""
+        recovered: list[str] = []
+        pending = self.spool.pending()
+        with storage_deadline(deadline):
+            for index, name in enumerate(pending):
+                try:
+                    spooled = self.spool.read(name)
+                    body = gzip.decompress(spooled.data)
+                    parsed = parse_snapshot(body, allow_bare_array=spooled.metadata.get("time-source") ==
+                                            "max_last_contact")
+                except FileNotFoundError:
+                    continue  # another poller sharing this spool landed it meanwhile
+                except (SpoolError, OSError, EOFError, SnapshotError) as exc:
+                    with contextlib.suppress(FileNotFoundError):
+                        aside = self.spool.set_aside(name)
+                        log.warning("spooled snapshot %s is unreadable, set aside as %s: %s", name, aside, exc)
+                    continue
+                # Whoever lands the object is its writer: the landing sensor reports objects by that.
+                metadata = {k: v for k, v in spooled.metadata.items() if k not in _DERIVED_METADATA}
+                try:
+                    landed = land_snapshot(self.lake, body, parsed, {**metadata, "writer": self.writer})
+                except LakeError as exc:
+                    left = len(pending) - index
+                    return recovered, (f"{left} snapshot(s) still wait in the spool at {self.spool.path} for the "
+                                       f"lake to accept them: {exc}")
+                self.spool.remove(name)
+                if landed.created:  # else it was in the lake already (a PUT that timed out had in fact succeeded)
+                    recovered.append(landed.key)
+        return recovered, None
 
     def _land_fetched(self, fetched: FetchedSnapshot, governor_s: float) -> IngestResult:
         metadata = {
@@ -153,14 +241,23 @@ class Ingester:
             metadata["credits-remaining"] = str(fetched.credits_remaining)
         timings = {"governor": governor_s, "fetch": fetched.fetch_s, "parse": fetched.parse_s}
         try:
+            # The lake retries the PUT until the poll's deadline: a short outage costs a few seconds, not the body.
             landed = land_snapshot(self.lake, fetched.body, fetched.parsed, metadata)
         except LakeError as exc:
+            what = f"fetched a snapshot of {fetched.parsed.states:,} states but could not land it: {exc}"
+            name = f"{fetched.parsed.time}_{fetched.parsed.sha8}"
+            try:
+                kept = self.spool.keep(name, compress_body(fetched.body),
+                                       {**metadata, "time-source": fetched.parsed.time_source})
+                outcome = f"; kept it in the spool at {kept}, and the next poll lands it first"
+            except SpoolError as spool_exc:
+                outcome = f"; it could not be kept either ({spool_exc}), so this snapshot is lost"
             self._record(fetched.credits_remaining, fetched.status)
             return IngestResult(
                 "error",
-                f"fetched a snapshot of {fetched.parsed.states:,} states but could not land it (nothing was "
-                f"written; the next poll retries): {exc}",
+                what + outcome,
                 snapshot_time=fetched.parsed.time,
+                partition_key=partition_key_for_time(fetched.parsed.time),
                 states=fetched.parsed.states,
                 credits_remaining=fetched.credits_remaining,
                 timings_s=timings,

@@ -6,20 +6,51 @@ use it. Writes are atomic: a local file appears by a hard link of a complete tem
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 META_SUFFIX = ".meta.json"  # local stand-in for S3 user metadata: a hidden sidecar `.<name>.meta.json`
 
 
 class LakeError(RuntimeError):
     """A lake operation failed; the message names the key and what the store said."""
+
+
+# The monotonic time by which every storage call in this context must have returned (None: no deadline). A poll
+# sets it for all it does, so hung storage costs the poll's budget at most, never 3 attempts × a 20-s timeout.
+_DEADLINE: ContextVar[float | None] = ContextVar("flight_assets_storage_deadline", default=None)
+
+
+@contextlib.contextmanager
+def storage_deadline(deadline: float | None) -> Iterator[None]:
+    """Bound every lake call made inside the block to return by `deadline` (a `time.monotonic()` value).
+
+    Nested blocks keep the earlier of the two deadlines. Local disks are not bounded (a local write does not hang
+    the way a remote store can); S3 calls get timeouts and retries that fit in the time left.
+    """
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(deadline if outer is None else (outer if deadline is None else min(outer, deadline)))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds until the storage deadline of this context, None when there is none."""
+    deadline = _DEADLINE.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -208,9 +239,52 @@ class S3Lake(Lake):
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = s3_client(self._endpoint_url)
-        return self._client
+        """The client with the default timeouts (connect 5 s, read 20 s)."""
+        return self._client or s3_client(self._endpoint_url)
+
+    def _client_within(self, remaining: float | None) -> Any:
+        """A client whose connect + read timeouts fit in `remaining` seconds (the default ones without a deadline)."""
+        if self._client is not None or remaining is None:
+            return self.client
+        for connect_s, read_s in S3_TIMEOUT_STEPS:
+            if connect_s + read_s <= remaining:
+                return s3_client(self._endpoint_url, connect_s, read_s)
+        return None
+
+    def _call(self, request: Callable[[Any], T]) -> T:
+        """One S3 request, retried on connection errors, timeouts, throttling and 5xx.
+
+        Without a deadline: S3_ATTEMPTS attempts. Inside `storage_deadline`: attempts continue until the deadline,
+        each with timeouts that fit in the time left, so an outage shorter than the deadline costs nothing and a
+        hung server costs the deadline, not more. Errors S3 meant (404, 412, AccessDenied) are raised at once.
+        """
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            remaining = time_left()
+            client = self._client_within(remaining)
+            if client is None:
+                raise _S3GaveUp(
+                    f"no time left within the poll's deadline ({attempt} attempt(s) in "
+                    f"{time.monotonic() - started:.1f} s)"
+                )
+            attempt += 1
+            try:
+                return request(client)
+            except Exception as exc:
+                if not _retryable(exc):
+                    raise
+                wait = min(S3_BACKOFF_CAP_S, S3_BACKOFF_BASE_S * 2 ** (attempt - 1))
+                remaining = time_left()
+                out_of_attempts = attempt >= S3_ATTEMPTS if remaining is None else (
+                    remaining - wait < sum(S3_TIMEOUT_STEPS[-1])
+                )
+                if out_of_attempts:
+                    raise _S3GaveUp(
+                        f"{_describe_s3_error(exc)} (gave up after {attempt} attempt(s) in "
+                        f"{time.monotonic() - started:.1f} s)"
+                    ) from exc
+                time.sleep(wait)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -238,9 +312,9 @@ class S3Lake(Lake):
 
     def put_if_absent(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> bool:
         try:
-            self.client.put_object(
+            self._call(lambda c: c.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {}, IfNoneMatch="*"
-            )
+            ))
             return True
         except Exception as exc:
             if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
@@ -249,19 +323,22 @@ class S3Lake(Lake):
 
     def put(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {})
+            self._call(lambda c: c.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, Metadata=metadata or {}
+            ))
         except Exception as exc:
             raise self._error("PUT", key, exc) from exc
 
     def get(self, key: str) -> bytes:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            # The body is read inside the retried request: a stream that stalls is bounded like the call.
+            return self._call(lambda c: c.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
         except Exception as exc:
             raise self._error("GET", key, exc) from exc
 
     def head(self, key: str) -> dict[str, str] | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))["Metadata"]
+            return self._call(lambda c: c.head_object(Bucket=self.bucket, Key=self._key(key)))["Metadata"]
         except Exception as exc:
             if _s3_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -273,7 +350,10 @@ class S3Lake(Lake):
         if start_after:
             kwargs["StartAfter"] = self._key(start_after)
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
+            client = self._client_within(time_left())
+            if client is None:
+                raise _S3GaveUp("no time left within the poll's deadline")
+            for page in client.get_paginator("list_objects_v2").paginate(**kwargs):
                 for item in page.get("Contents", []):
                     yield LakeObject(item["Key"][strip:], item["Size"])
         except Exception as exc:
@@ -284,7 +364,9 @@ class S3Lake(Lake):
         for start in range(0, len(keys), 1000):
             batch = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
             try:
-                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+                self._call(lambda c, batch=batch: c.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                ))
             except Exception as exc:
                 raise self._error("DELETE", prefix, exc) from exc
         return len(keys)
@@ -294,8 +376,9 @@ class S3Lake(Lake):
         # a concurrent ingester that wrote in between makes S3 answer 412 and we redo the update on its state.
         for _ in range(8):
             try:
-                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-                etag, body = response["ETag"], response["Body"].read()
+                etag, body = self._call(lambda c: _etag_and_body(
+                    c.get_object(Bucket=self.bucket, Key=self._key(key))
+                ))
                 try:
                     current = json.loads(body)
                 except json.JSONDecodeError:
@@ -307,9 +390,10 @@ class S3Lake(Lake):
             new = update(current)
             condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
             try:
-                self.client.put_object(
-                    Bucket=self.bucket, Key=self._key(key), Body=json.dumps(new, sort_keys=True).encode(), **condition
-                )
+                data = json.dumps(new, sort_keys=True).encode()
+                self._call(lambda c, data=data, condition=condition: c.put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=data, **condition
+                ))
                 return new
             except Exception as exc:
                 if _s3_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
@@ -317,21 +401,56 @@ class S3Lake(Lake):
         raise LakeError(f"s3://{self.bucket}/{self._key(key)} kept changing under 8 concurrent updates; try again")
 
 
-_S3_CLIENTS: dict[str | None, Any] = {}
+# (connect, read) timeouts, largest first: a call inside a deadline gets the largest pair that fits in the time
+# left. A few fixed steps rather than exact values, because each pair is its own client (~50 ms to create).
+S3_TIMEOUT_STEPS: tuple[tuple[float, float], ...] = (
+    (5.0, 20.0), (2.0, 8.0), (1.0, 4.0), (0.5, 2.0), (0.25, 1.0), (0.1, 0.4),
+)
+S3_ATTEMPTS = 3  # without a deadline (sensors, assets): what botocore's standard retry mode did here before
+S3_BACKOFF_BASE_S = 0.1
+S3_BACKOFF_CAP_S = 1.0
+
+_S3_CLIENTS: dict[tuple[str | None, float, float], Any] = {}
+_RETRYABLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
+                              "ServiceUnavailable", "RequestLimitExceeded"})
 
 
-def s3_client(endpoint_url: str | None = None) -> Any:
-    """One boto3 S3 client per endpoint per process (creating one costs ~50 ms)."""
-    if endpoint_url not in _S3_CLIENTS:
+class _S3GaveUp(Exception):
+    """Retries of one S3 call ran out (of attempts or of the deadline); the message says after what."""
+
+
+def s3_client(endpoint_url: str | None = None, connect_timeout: float = 5.0, read_timeout: float = 20.0) -> Any:
+    """One boto3 S3 client per endpoint and timeouts per process (creating one costs ~50 ms).
+
+    botocore's own retries are off: `S3Lake` retries itself, so that retries stop at the caller's deadline.
+    """
+    cache_key = (endpoint_url, connect_timeout, read_timeout)
+    if cache_key not in _S3_CLIENTS:
         import boto3
         from botocore.config import Config
 
-        _S3_CLIENTS[endpoint_url] = boto3.client(
+        _S3_CLIENTS[cache_key] = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20),
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=connect_timeout,
+                          read_timeout=read_timeout),
         )
-    return _S3_CLIENTS[endpoint_url]
+    return _S3_CLIENTS[cache_key]
+
+
+def _retryable(exc: Exception) -> bool:
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError, IncompleteReadError
+
+    if isinstance(exc, BotoConnectionError | HTTPClientError | IncompleteReadError):
+        return True  # refused, reset, closed, connect or read timeout: nothing (or not all) came back
+    response = getattr(exc, "response", None) or {}
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return status >= 500 or status == 429 or _s3_code(exc) in _RETRYABLE_CODES
+
+
+def _etag_and_body(response: dict[str, Any]) -> tuple[str, bytes]:
+    return response["ETag"], response["Body"].read()
 
 
 def _s3_code(exc: Exception) -> str:
@@ -340,6 +459,8 @@ def _s3_code(exc: Exception) -> str:
 
 
 def _describe_s3_error(exc: Exception) -> str:
+    if isinstance(exc, _S3GaveUp):
+        return str(exc)
     response = getattr(exc, "response", None)
     if response:
         error = response.get("Error", {})

@@ -21,16 +21,20 @@ from flight_assets.config import (
     load_lambda_settings,
     load_settings,
 )
-from flight_assets.ingest import Ingester, IngestResult
+from flight_assets.ingest import POLL_BUDGET_S, Ingester, IngestResult
 
-# A poll is given at most this long (the client's own deadline is 25 s) plus a margin to return the summary.
-POLL_BUDGET_MS = 27_000
+POLL_BUDGET_MS = int(POLL_BUDGET_S * 1000)
+RETURN_MARGIN_MS = 1_000  # kept back from a poll's budget to log and return the summary before Lambda's timeout
+# /tmp is the only place a Lambda may write; it lives as long as the warm instance (reserved concurrency 1 makes
+# the next invocation likely to find it).
+LAMBDA_SPOOL_DIR = "/tmp/flight-assets-spool"
 
 _INGESTER: Ingester | None = None  # kept across warm invocations: connection pool and OAuth token survive
 
 
 def _settings_with_secret(env: dict[str, str]) -> Settings:
     """Settings from the environment; OpenSky credentials from Secrets Manager when OPENSKY_SECRET_ARN is set."""
+    env = {"FLIGHT_SPOOL_DIR": LAMBDA_SPOOL_DIR, **env}
     secret_arn = env.get("OPENSKY_SECRET_ARN", "").strip()
     if secret_arn and not env.get("OPENSKY_CLIENT_ID"):
         env = {**env, **credentials_from_secret(_secret_string(secret_arn, env), secret_arn)}
@@ -68,7 +72,8 @@ def _log(event: str, **fields: Any) -> None:
 
 def _emf(result: IngestResult, latency_ms: float) -> None:
     """A CloudWatch Embedded Metric Format line: metrics without a PutMetricData call."""
-    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": int(result.status == "landed"),
+    landed = int(result.status == "landed") + len(result.recovered)  # spooled bodies it landed count too
+    metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": landed,
                "Errors": int(result.failed)}
     if result.credits_remaining is not None:
         metrics["CreditsRemaining"] = result.credits_remaining
@@ -108,27 +113,35 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
     results: list[IngestResult] = []
     stopped_early = None
     for index in range(polls):
-        if index:
-            wait = started + index * spacing - time.monotonic()
-            remaining_ms = context.get_remaining_time_in_millis() if context is not None else None
-            if remaining_ms is not None and remaining_ms - max(wait, 0) * 1000 < POLL_BUDGET_MS:
-                stopped_early = f"{remaining_ms} ms left: poll {index + 1} of {polls} would not finish"
-                _log("stopped_early", reason=stopped_early)
-                break
-            if wait > 0:
-                time.sleep(wait)
+        # Checked before every poll, the first included: a poll started without its budget left is cut off by
+        # Lambda's timeout mid-landing, after OpenSky has already been paid.
+        wait = started + index * spacing - time.monotonic() if index else 0.0
+        remaining_ms = context.get_remaining_time_in_millis() if context is not None else None
+        if remaining_ms is not None and remaining_ms - max(wait, 0) * 1000 < POLL_BUDGET_MS:
+            stopped_early = (f"{remaining_ms} ms left: poll {index + 1} of {polls} would not finish "
+                             f"(a poll needs {POLL_BUDGET_MS:,} ms)")
+            _log("stopped_early", reason=stopped_early)
+            break
+        if wait > 0:
+            time.sleep(wait)
         poll_started = time.monotonic()
-        result = ingester.poll()
+        budget_s = None if remaining_ms is None else (remaining_ms - max(wait, 0) * 1000 - RETURN_MARGIN_MS) / 1000
+        result = ingester.poll(budget_s=budget_s)
         latency_ms = (time.monotonic() - poll_started) * 1000
         results.append(result)
         _log("poll", poll=index + 1, status=result.status, message=result.message, key=result.key,
              states=result.states, credits_remaining=result.credits_remaining, skip_reason=result.skip_reason,
              timings_ms={k: round(v * 1000, 1) for k, v in result.timings_s.items()})
         _emf(result, latency_ms)
+    failed = any(r.failed for r in results)
+    succeeded = any(r.status in ("landed", "duplicate") or r.recovered for r in results)
     summary = {
-        "status": "error" if results and all(r.failed for r in results) else
-                  ("partial" if any(r.failed for r in results) else "ok"),
+        # A skip after a failed poll is the governor saying the failed poll used the slot, not a success: with
+        # nothing landed and something failed (or no poll fitting at all), the invocation is an error.
+        "status": "error" if (failed and not succeeded) or (stopped_early and not results)
+                  else ("partial" if failed else "ok"),
         "keys_landed": [r.key for r in results if r.status == "landed"],
+        "keys_recovered": [key for r in results for key in r.recovered],  # spooled by an earlier poll, landed now
         "duplicates": [r.key for r in results if r.status == "duplicate"],
         "states": sum(r.states or 0 for r in results if r.status in ("landed", "duplicate")),
         "polls": [{"status": r.status, "message": r.message, "skip_reason": r.skip_reason} for r in results],
@@ -138,8 +151,8 @@ def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]
     }
     _log("summary", **summary)
     if summary["status"] == "error":
-        # Every poll failed: raise so Lambda counts an error (alarm, on-failure destination); skips are not errors.
-        raise RuntimeError("; ".join(r.message for r in results))
+        # Raise so Lambda counts an error (alarm, on-failure destination); skips alone are not errors.
+        raise RuntimeError("; ".join([r.message for r in results if r.failed] or [str(stopped_early)]))
     return summary
 
 

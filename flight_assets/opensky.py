@@ -11,12 +11,14 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import requests
 
 from flight_assets.config import Settings
 from flight_assets.credits import BBox
+from flight_assets.redact import redact
 from flight_assets.snapshot import ParsedSnapshot, SnapshotError, body_preview, parse_snapshot
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ class OpenSkyClient:
             if response.status_code != 200:
                 raise OpenSkyHTTPError(
                     f"the OpenSky token endpoint answered HTTP {response.status_code}: "
-                    f"{body_preview(response.content)}",
+                    f"{body_preview(response.content, secrets=self.secrets())}",
                     response.status_code,
                 )
             try:
@@ -139,7 +141,8 @@ class OpenSkyClient:
                 self._token = _Token(payload["access_token"], now + float(payload.get("expires_in", 1800)))
             except (ValueError, KeyError):
                 raise OpenSkyHTTPError(
-                    f"the OpenSky token endpoint answered without an access_token: {body_preview(response.content)}"
+                    "the OpenSky token endpoint answered without an access_token: "
+                    f"{body_preview(response.content, secrets=self.secrets())}"
                 ) from None
             return self._token.value
 
@@ -149,33 +152,48 @@ class OpenSkyClient:
     ) -> str:
         params: list[tuple[str, str]] = []
         if bbox is not None:
-            params += [("lamin", f"{bbox[0]:g}"), ("lomin", f"{bbox[1]:g}"), ("lamax", f"{bbox[2]:g}"),
-                       ("lomax", f"{bbox[3]:g}")]
+            params += list(zip(("lamin", "lomin", "lamax", "lomax"), map(_coordinate, bbox), strict=True))
         if extended:
             params.append(("extended", "1"))
         params += [("icao24", code.lower()) for code in icao24 or []]
         return f"{self.api_url}/states/all" + (f"?{urlencode(params)}" if params else "")
 
+    def secrets(self) -> tuple[str | None, ...]:
+        """What must never appear in a message: the client secret and the bearer token in use."""
+        return (self.client_secret, self._token.value if self._token else None)
+
     def fetch_states(
-        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None
+        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None,
+        deadline_s: float | None = None,
     ) -> FetchedSnapshot:
-        """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s`.
+        """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s` (default:
+        the client's; a poll passes what its own budget leaves).
 
         Raises RateLimited on 429 (never sleeps through it), OpenSkyBadBody on an unusable 200 body (not retried:
-        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures.
+        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures. Every
+        error's message is redacted: endpoints and proxies echo requests, and requests' own errors quote them.
         """
+        try:
+            return self._fetch_states(bbox, extended, icao24, self.deadline_s if deadline_s is None else deadline_s)
+        except OpenSkyError as exc:
+            exc.args = (redact(str(exc), self.secrets()),)
+            raise
+
+    def _fetch_states(
+        self, bbox: BBox | None, extended: bool, icao24: list[str] | None, deadline_s: float
+    ) -> FetchedSnapshot:
         url = self.states_url(bbox, extended, icao24)
         started = time.monotonic()
-        deadline_wall = time.time() + self.deadline_s
+        deadline_wall = time.time() + deadline_s
         refreshed = False
         attempt = 0
         last_problem = ""
         while True:
             attempt += 1
-            remaining_s = self.deadline_s - (time.monotonic() - started)
+            remaining_s = deadline_s - (time.monotonic() - started)
             if remaining_s <= 0.05:
                 raise OpenSkyHTTPError(
-                    f"OpenSky did not answer usefully within {self.deadline_s:g} s ({attempt - 1} attempts); "
+                    f"OpenSky did not answer usefully within {deadline_s:.3g} s ({attempt - 1} attempts); "
                     f"last problem: {last_problem}"
                 )
             headers = {"Accept": "application/json"}
@@ -193,11 +211,11 @@ class OpenSkyClient:
                 body = response.content
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 last_problem = f"{exc.__class__.__name__}: {exc}"
-                if self._give_up(attempt, started):
+                if self._give_up(attempt, started, deadline_s):
                     raise OpenSkyHTTPError(
                         f"could not get a response from {url} after {attempt} attempts: {last_problem}"
                     ) from None
-                self._backoff(attempt, started)
+                self._backoff(attempt, started, deadline_s)
                 continue
             fetch_s = time.monotonic() - started
             remaining_credits = _int_header(response, "X-Rate-Limit-Remaining")
@@ -223,16 +241,18 @@ class OpenSkyClient:
                 )
                 raise RateLimited(float(retry_after), time.time() + retry_after, remaining_credits)
             if status in RETRYABLE_STATUSES:
-                last_problem = f"HTTP {status}: {body_preview(body, 80)}"
-                if self._give_up(attempt, started):
+                last_problem = f"HTTP {status}: {body_preview(body, 80, self.secrets())}"
+                if self._give_up(attempt, started, deadline_s):
                     raise OpenSkyHTTPError(
                         f"OpenSky kept failing: {last_problem} after {attempt} attempts; the next poll retries",
                         status,
                     )
-                self._backoff(attempt, started)
+                self._backoff(attempt, started, deadline_s)
                 continue
             if status != 200:
-                raise OpenSkyHTTPError(f"OpenSky answered HTTP {status} for {url}: {body_preview(body)}", status)
+                raise OpenSkyHTTPError(
+                    f"OpenSky answered HTTP {status} for {url}: {body_preview(body, secrets=self.secrets())}", status
+                )
             parse_started = time.monotonic()
             try:
                 parsed = parse_snapshot(body, status=status)
@@ -250,16 +270,22 @@ class OpenSkyClient:
                 parse_s=time.monotonic() - parse_started,
             )
 
-    def _give_up(self, attempt: int, started: float) -> bool:
+    def _give_up(self, attempt: int, started: float, deadline_s: float) -> bool:
         next_wait = self.backoff_base_s * 2 ** (attempt - 1)
-        return attempt >= self.max_attempts or time.monotonic() - started + next_wait >= self.deadline_s
+        return attempt >= self.max_attempts or time.monotonic() - started + next_wait >= deadline_s
 
-    def _backoff(self, attempt: int, started: float) -> None:
+    def _backoff(self, attempt: int, started: float, deadline_s: float) -> None:
         # Exponential backoff with full jitter, never past the deadline.
         wait = random.uniform(0, self.backoff_base_s * 2 ** (attempt - 1))
-        wait = min(wait, max(0.0, self.deadline_s - (time.monotonic() - started) - 0.1))
+        wait = min(wait, max(0.0, deadline_s - (time.monotonic() - started) - 0.1))
         log.info("retrying OpenSky in %.2f s (attempt %d)", wait, attempt + 1)
         time.sleep(wait)
+
+
+def _coordinate(value: float) -> str:
+    """A coordinate exactly as given, in plain decimal: `:g` keeps 6 digits, which turns a box smaller than
+    ~0.0001° into an empty one (OpenSky answers 400), and repr's exponent form (1e-05) is not a plain number."""
+    return format(Decimal(repr(float(value))), "f")
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from flight_assets.redact import redact
 
 
 class SnapshotError(ValueError):
@@ -26,11 +29,14 @@ class ParsedSnapshot:
     row_lengths: tuple[int, ...]
 
 
-def body_preview(body: bytes, limit: int = 120) -> str:
-    """The first bytes of a body as a printable, one-line string for error messages."""
-    text = body[:limit].decode("utf-8", errors="replace")
+def body_preview(body: bytes, limit: int = 120, secrets: Iterable[str | None] = ()) -> str:
+    """The first bytes of a body as a printable, one-line string for error messages, secrets masked.
+
+    Masked before it is cut, so a secret that an endpoint echoed across the cut leaves no visible prefix.
+    """
+    text = redact(body[: limit + 1024].decode("utf-8", errors="replace"), secrets)
     text = " ".join(text.split())
-    return repr(text + ("…" if len(body) > limit else ""))
+    return repr(text[:limit] + ("…" if len(text) > limit or len(body) > limit + 1024 else ""))
 
 
 def sha8(body: bytes) -> str:

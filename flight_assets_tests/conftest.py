@@ -33,12 +33,13 @@ def opensky_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's own OpenSky credentials or lake; AWS points nowhere real."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's own OpenSky credentials, lake or spool; AWS points nowhere real."""
     for name in list(os.environ):
         if name.startswith(("OPENSKY_", "FLIGHT_")) or name == "AWS_ENDPOINT_URL":
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FLIGHT_PARTITIONS_START", TEST_PARTITIONS_START)
+    monkeypatch.setenv("FLIGHT_SPOOL_DIR", str(tmp_path / "spool"))  # not .spool in the working copy
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -8,9 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import boto3
+import pytest
+
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets_tests.servers import EchoingOpenSky, S3FaultProxy
 
 GLOBAL = "states_global_20250830T181803Z.json"
 
@@ -153,3 +158,49 @@ def test_land_says_which_files_it_ignored_and_fails_when_nothing_is_landable(
     mixed = run_cli("land", str(csvs), env=env)
     assert mixed.returncode == 0 and mixed.stdout.startswith("1 landed, 0 already there, 0 rejected")
     assert f"ignored {csvs / 'a.csv'}: not a .json response" in mixed.stderr
+
+
+SECRET = "s3cr3t-0f-the-echo-test"
+
+
+@pytest.mark.parametrize("token", ["error", "json", "not-json", "ok"])
+def test_no_secret_is_ever_echoed(tmp_path: Path, token: str) -> None:
+    # Token endpoints and proxies that echo the request put the client secret (or the API the bearer token)
+    # into their error bodies; the sentence the user reads must show neither, in text or JSON output.
+    with EchoingOpenSky(token) as echo:
+        env = {"OPENSKY_API_URL": f"{echo.url}/api", "OPENSKY_TOKEN_URL": f"{echo.url}/token",
+               "OPENSKY_CLIENT_ID": "me", "OPENSKY_CLIENT_SECRET": SECRET, "OPENSKY_TIER": "standard"}
+        results = [run_cli("ingest", "--once", *flags, env={**env, "FLIGHT_LAKE": str(tmp_path / f"lake{i}")})
+                   for i, flags in enumerate([[], ["--json"]])]
+    for result in results:
+        output = result.stdout + result.stderr
+        assert result.returncode == 1 and "Traceback" not in output
+        assert SECRET not in output and SECRET[:6] not in output and EchoingOpenSky.TOKEN[:12] not in output
+    sentence = results[0].stdout.strip()
+    assert len(sentence.splitlines()) == 1 and " error: " in sentence
+    assert ("HTTP 400" if token == "ok" else "token endpoint") in sentence
+    assert "***" in sentence  # what was echoed is still shown, with the secret masked
+
+
+@pytest.mark.parametrize("outage_s", [2.0, 8.0])
+def test_ingest_once_survives_a_short_s3_outage_after_the_fetch(
+    opensky_data: Path, s3_bucket: str, s3_proxy: S3FaultProxy, outage_s: float
+) -> None:
+    # S3 drops every connection for a while from the snapshot's PUT on: the PUT is retried within the poll's
+    # 27-s deadline, so the snapshot that cost 4 credits lands instead of being dropped.
+    s3_proxy.outage("drop", outage_s, when=lambda method, path: method == "PUT" and "/raw/" in path)
+    with FakeOpenSky(FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)])) as server:
+        started = time.monotonic()
+        result = run_cli("ingest", "--once", env={"OPENSKY_API_URL": server.api_url, "AWS_ENDPOINT_URL": s3_proxy.url,
+                                                   "FLIGHT_LAKE": f"s3://{s3_bucket}/lake"})
+        elapsed = time.monotonic() - started
+        fetched, spent = server.requests_served, 400 - server.credits_remaining()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "landed: landed 10,578 states at raw/states/year=2025" in result.stdout and "Traceback" not in result.stderr
+    assert len(s3_proxy.refused) >= 2 and outage_s < elapsed < 27
+    s3 = boto3.client("s3", endpoint_url=s3_proxy.url, region_name="us-east-1")
+    raw = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="lake/raw/").get("Contents", [])
+           if o["Key"].endswith(".json.gz")]
+    assert (fetched, spent, len(raw)) == (1, 4, 1)  # one body paid for (4 credits), one landed
+    body = s3.get_object(Bucket=s3_bucket, Key=raw[0])["Body"].read()
+    assert gzip.decompress(body) == (opensky_data / GLOBAL).read_bytes()

@@ -12,7 +12,7 @@ from flight_assets.config import S3_BUCKET_RULE, ConfigError, load_settings, par
 def test_defaults() -> None:
     settings = load_settings({})
     assert settings.lake == ".lake" and settings.tier == "anonymous" and settings.bbox is None
-    assert settings.api_url == "https://opensky-network.org/api"
+    assert settings.api_url == "https://opensky-network.org/api" and settings.spool_dir == ".spool"
 
 
 def test_credentials_imply_standard_tier_and_stay_out_of_repr() -> None:
@@ -32,6 +32,7 @@ def test_credentials_imply_standard_tier_and_stay_out_of_repr() -> None:
         ({"FLIGHT_LAKE": "gs://bucket"}, "FLIGHT_LAKE"),
         ({"AWS_ENDPOINT_URL": "localhost:5000"}, "AWS_ENDPOINT_URL"),
         ({"FLIGHT_PARTITIONS_START": "yesterday"}, "FLIGHT_PARTITIONS_START"),
+        ({"FLIGHT_SPOOL_DIR": "s3://bucket/spool"}, "FLIGHT_SPOOL_DIR"),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) -> None:

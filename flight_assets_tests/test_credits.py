@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from flight_assets.cli import main
-from flight_assets.credit_budget import CreditGovernor
+from flight_assets.credit_budget import CLOCK_SKEW_S, CreditGovernor
 from flight_assets.credits import call_cost, parse_bbox, plan_cadence
-from flight_assets.lake import Lake
+from flight_assets.lake import Lake, LocalLake
 
 DC_BOX = (38.25469, -77.96168, 39.51589, -76.17943)  # 2.25 sq°
 
@@ -59,10 +60,30 @@ def test_governor_paces_polls_to_the_cadence(lake: Lake) -> None:
     t0 = 1_756_577_883.0
     assert governor.claim(t0).allowed
     skipped = governor.claim(t0 + 30)
-    assert not skipped.allowed and skipped.reason == "cadence" and skipped.next_poll_at == t0 + 216
+    # Slots are aligned to multiples of 216 s: t0 sits 3 s into its slot, the next starts at t0 + 213 (less the skew).
+    assert not skipped.allowed and skipped.reason == "cadence" and skipped.next_poll_at == t0 + 213 - CLOCK_SKEW_S
     assert governor.claim(t0 + 216).allowed
     state = governor.state()
     assert state and state["credits_used"] == 2 and state["last_skip"]["reason"] == "cadence"
+
+
+def test_a_tight_loop_makes_one_poll_per_cadence_slot(tmp_path: Path) -> None:
+    """Two writers poll every simulated second for two hours, one clock 1.5 s ahead: 120 calls an hour, no more."""
+    lake = LocalLake(tmp_path / "lake")
+    writers = [(CreditGovernor(lake, "licensed"), 0.0), (CreditGovernor(lake, "licensed"), 1.5)]  # 30-s cadence
+    hour = 1_756_576_800  # 2025-08-30 18:00 UTC
+    polls: list[float] = []  # true times
+    slots: list[int] = []  # as each writer's own clock saw them
+    for second in range(2 * 3_600):
+        for governor, clock_ahead in writers:
+            if governor.claim(hour + second + clock_ahead).allowed:
+                polls.append(hour + second)
+                slots.append(governor.slot(hour + second + clock_ahead))
+    assert len(slots) == len(set(slots)), "two polls in one slot"
+    # The first hour starts cold (a poll in its first second); from then on every clock hour has exactly 120.
+    assert sum(hour + 3_600 <= t < hour + 7_200 for t in polls) == 120
+    # Two polls are never closer than the interval less the skew allowance and the writers' clock difference.
+    assert min(b - a for a, b in zip(polls, polls[1:], strict=False)) >= 30 - CLOCK_SKEW_S - 1.5
 
 
 def test_governor_prefers_opensky_balance_and_stops_at_zero(lake: Lake) -> None:

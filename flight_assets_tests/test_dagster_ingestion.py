@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._serdes import serialize_value
 
 from flight_assets.credit_budget import CreditGovernor
 from flight_assets.definitions import defs
 from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
-from flight_assets.ingest import land_recorded
+from flight_assets.ingest import compress_body, land_recorded
 from flight_assets.lake import LocalLake
+from flight_assets.snapshot import parse_snapshot
+from flight_assets.spool import Spool
+from flight_assets_tests.servers import EchoingOpenSky
 
 GLOBAL = "states_global_20250830T181803Z.json"
 
@@ -100,3 +106,39 @@ def test_landing_sensor_skips_what_the_poll_job_reported(instance: dg.DagsterIns
     assert defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance).success
     result = raw_landing_sensor(dg.build_sensor_context(instance=instance))
     assert isinstance(result, dg.SensorResult) and not result.asset_events
+
+
+@pytest.mark.parametrize("token", ["error", "ok"])
+def test_ingest_job_stores_no_secret(instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     token: str) -> None:
+    # The endpoint echoes the client secret (or the API the bearer token) into its error; the run's failure,
+    # its event log and every metadata value in Dagster's storage must hold neither.
+    secret = "s3cr3t-0f-the-dagster-test"
+    with EchoingOpenSky(token) as echo:
+        for name, value in {"OPENSKY_API_URL": f"{echo.url}/api", "OPENSKY_TOKEN_URL": f"{echo.url}/token",
+                            "OPENSKY_CLIENT_ID": "me", "OPENSKY_CLIENT_SECRET": secret, "OPENSKY_TIER": "standard",
+                            "FLIGHT_LAKE": str(tmp_path / "lake")}.items():
+            monkeypatch.setenv(name, value)
+        result = defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance,
+                                                                                 raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert failure is not None and "***" in (failure.description or "")
+    stored = "".join(serialize_value(entry) for entry in instance.all_logs(result.run_id))
+    assert "***" in stored
+    assert secret[:6] not in stored and EchoingOpenSky.TOKEN[:12] not in stored
+
+
+def test_ingest_job_lands_and_reports_a_spooled_snapshot_first(instance: dg.DagsterInstance,
+                                                               local_env: LocalLake) -> None:
+    # An earlier poll fetched this body and could not land it; this run lands it before its own and reports both.
+    body = json.dumps({"time": 1_756_577_853, "states": None}).encode()
+    Spool(os.environ["FLIGHT_SPOOL_DIR"], local_env.uri).keep(
+        f"1756577853_{parse_snapshot(body).sha8}", compress_body(body), {"writer": "dagster", "http-status": "200"})
+    result = defs.resolve_job_def("ingest_snapshot_job").execute_in_process(instance=instance)
+    assert result.success
+    materializations = raw_materializations(instance)
+    assert len(materializations) == 2 and {m.partition for m in materializations} == {"2025-08-30-18:00"}
+    keys = sorted(m.metadata["key"].value for m in materializations)
+    assert [o.key for o in local_env.list("raw/")] == keys
+    assert keys[0].endswith(f"1756577853_{parse_snapshot(body).sha8}.json.gz")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -31,12 +32,12 @@ def fake(opensky_data: Path) -> Iterator[FakeOpenSky]:
         yield server
 
 
-def make_ingester(fake: FakeOpenSky, lake: Lake, **env: str) -> Ingester:
+def make_ingester(fake: FakeOpenSky, lake: Lake, poll_budget_s: float = 10.0, **env: str) -> Ingester:
     settings = load_settings({"OPENSKY_API_URL": fake.api_url, "OPENSKY_TOKEN_URL": fake.token_url,
-                              "FLIGHT_LAKE": lake.uri, **env})
+                              "FLIGHT_LAKE": lake.uri, "FLIGHT_SPOOL_DIR": os.environ["FLIGHT_SPOOL_DIR"], **env})
     # Short timeouts and backoff keep the fault tests fast; the logic is the production one.
     client = OpenSkyClient.from_settings(settings, read_timeout_s=1.0, backoff_base_s=0.05, deadline_s=8.0)
-    return Ingester(settings, lake=lake, client=client, writer="test")
+    return Ingester(settings, lake=lake, client=client, writer="test", poll_budget_s=poll_budget_s)
 
 
 def raw_objects(lake: Lake) -> list[str]:
@@ -204,20 +205,37 @@ def test_concurrent_landings_of_one_body_make_one_object(lake: Lake, opensky_dat
     assert [p for p in lake.list("raw/") if "tmp" in p.key] == []  # no temp files left behind
 
 
-def test_s3_put_failure_is_clear_lands_nothing_and_next_poll_succeeds(
+def snapshot_body(snapshot_time: int) -> str:
+    row = ["3c6444", "DLH9LF  ", "Germany", snapshot_time, snapshot_time, 8.5, 50.0, 11000, False, 230.1, 91.0, 0,
+           None, 11200.5, "1000", False, 0]
+    return json.dumps({"time": snapshot_time, "states": [row]})
+
+
+def test_a_body_storage_refused_is_spooled_and_lands_first_at_the_next_poll(
     fake: FakeOpenSky, s3_bucket: str, s3_proxy: S3FaultProxy, moto_server: object
 ) -> None:
     lake = S3Lake(f"s3://{s3_bucket}/lake", endpoint_url=s3_proxy.url)
     ingester = make_ingester(fake, lake)
-    s3_proxy.fail_next(1, lambda method, path: method == "PUT" and "/raw/" in path)
+    fake.enqueue({"kind": "body", "body": snapshot_body(1_756_577_883)},
+                 {"kind": "body", "body": snapshot_body(1_756_578_747)})
+    s3_proxy.fail_next(1, lambda method, path: method == "PUT" and "/raw/" in path)  # AccessDenied: no retry helps
     t0 = time.time()
     failed = ingester.poll(now=t0)
     assert failed.failed and s3_proxy.failed
     assert "could not land it" in failed.message and "AccessDenied (HTTP 403)" in failed.message
     assert f"s3://{s3_bucket}/lake/raw/states/year=2025" in failed.message
-    assert raw_objects(lake) == []
+    assert "kept it in the spool at " in failed.message and "the next poll lands it first" in failed.message
+    assert "nothing was written" not in failed.message and raw_objects(lake) == []
+    assert len(ingester.spool.pending()) == 1
     retried = ingester.poll(now=t0 + 864)  # the failed poll spent its credits: the next slot (anonymous: 864 s)
-    assert retried.status == "landed" and raw_objects(lake) == [retried.key]
+    assert retried.status == "landed" and retried.message.startswith("first landed 1 snapshot(s) kept in the spool")
+    [recovered] = retried.recovered
+    assert recovered.endswith(f"/1756577883_{parse_snapshot(snapshot_body(1_756_577_883).encode()).sha8}.json.gz")
+    # Nothing paid for is lost: two bodies fetched, two landed, byte-exact, and the spool is empty.
+    assert fake.requests_served == 2 and sorted(raw_objects(lake)) == sorted([recovered, retried.key])
+    assert gzip.decompress(lake.get(recovered)) == snapshot_body(1_756_577_883).encode()
+    assert lake.head(recovered)["time-source"] == "api"  # type: ignore[index]
+    assert ingester.spool.pending() == []
 
 
 def test_s3_errors_name_the_object(s3_proxy: S3FaultProxy, s3_bucket: str) -> None:
@@ -225,3 +243,59 @@ def test_s3_errors_name_the_object(s3_proxy: S3FaultProxy, s3_bucket: str) -> No
     s3_proxy.fail_next(1, lambda method, path: method == "GET")
     with pytest.raises(LakeError, match=rf"S3 GET of s3://{s3_bucket}/x.json failed: AccessDenied"):
         lake.get("x.json")
+
+
+def test_a_very_small_box_is_sent_exactly(fake: FakeOpenSky, tmp_path: Path) -> None:
+    # 0.00003° a side: `:g` formatting rounded it to lamin == lamax, an empty box OpenSky answers 400 to.
+    box = "50.00001,8.00001,50.00004,8.00004"
+    ingester = make_ingester(fake, LocalLake(tmp_path), OPENSKY_BBOX=box)
+    assert ingester.client.states_url(ingester.settings.bbox) == (
+        f"{fake.api_url}/states/all?lamin=50.00001&lomin=8.00001&lamax=50.00004&lomax=8.00004"
+    )
+    result = ingester.poll()
+    assert result.status == "landed", result.message
+    assert fake.requests_served == 1
+
+
+def test_hung_storage_costs_a_poll_its_budget_at_most_and_loses_nothing(
+    fake: FakeOpenSky, s3_bucket: str, s3_proxy: S3FaultProxy, moto_server: object
+) -> None:
+    # S3 accepts connections and never answers (before: 20-s read timeout × 3 attempts = 83 s for one poll).
+    budget_s, margin_s = 4.0, 1.0
+    lake = S3Lake(f"s3://{s3_bucket}/lake", endpoint_url=s3_proxy.url)
+    ingester = make_ingester(fake, lake, poll_budget_s=budget_s)
+    fake.enqueue({"kind": "body", "body": snapshot_body(1_756_577_883)},
+                 {"kind": "body", "body": snapshot_body(1_756_578_747)})
+    t0 = time.time()
+
+    # 1. Hung from the first request on: the governor's read is cut off at the deadline; nothing is paid for.
+    s3_proxy.outage("hang", 600)
+    started = time.monotonic()
+    blocked = ingester.poll(now=t0)
+    assert time.monotonic() - started < budget_s + margin_s
+    assert blocked.failed and blocked.message.startswith("could not read the credit budget from the lake")
+    assert fake.requests_served == 0
+
+    # 2. Hung from the snapshot's PUT on: the PUT is cut off at the deadline and the body is spooled.
+    s3_proxy.outage("hang", 600, when=lambda method, path: method == "PUT" and "/raw/" in path)
+    started = time.monotonic()
+    hung = ingester.poll(now=t0 + 1)
+    assert time.monotonic() - started < budget_s + margin_s
+    assert hung.failed and "could not land it" in hung.message and "kept it in the spool" in hung.message
+    assert fake.requests_served == 1 and len(ingester.spool.pending()) == 1
+
+    # 3. Storage answers again: the next poll lands the spooled body first, then its own.
+    s3_proxy.end_outage()
+    after = ingester.poll(now=t0 + 864)
+    assert after.status == "landed" and len(after.recovered) == 1, after.message
+    assert fake.requests_served == 2 and len(raw_objects(lake)) == 2 and ingester.spool.pending() == []
+
+
+def test_an_unreadable_spool_file_is_set_aside_not_retried(fake: FakeOpenSky, tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    ingester = make_ingester(fake, lake)
+    ingester.spool.keep("1756577853_deadbeef", b"not gzip", {"writer": "test"})
+    result = ingester.poll()
+    assert result.status == "landed" and result.recovered == [], result.message
+    assert ingester.spool.pending() == [] and [p.name for p in ingester.spool.path.glob("*.damaged")] == [
+        "1756577853_deadbeef.json.gz.damaged"]

@@ -78,8 +78,27 @@ def test_handler_lands_a_snapshot_and_reports(
 
 
 def test_handler_stops_early_when_time_runs_out(lambda_env: tuple[FakeOpenSky, str]) -> None:
-    summary = handler_module.lambda_handler({"polls_per_invocation": 2}, FakeContext(remaining_ms=20_000))
+    summary = handler_module.lambda_handler({"polls_per_invocation": 2}, FakeContext(remaining_ms=40_000))
     assert len(summary["polls"]) == 1 and "would not finish" in summary["stopped_early"]
+
+
+def test_handler_makes_no_poll_without_time_for_one(lambda_env: tuple[FakeOpenSky, str]) -> None:
+    server, _ = lambda_env
+    with pytest.raises(RuntimeError, match=r"20000 ms left: poll 1 of 2 would not finish \(a poll needs 27,000 ms\)"):
+        handler_module.lambda_handler({"polls_per_invocation": 2}, FakeContext(remaining_ms=20_000))
+    assert server.requests_served == 0  # nothing was paid for
+
+
+def test_handler_raises_when_opensky_is_down_and_the_next_poll_is_skipped(
+    lambda_env: tuple[FakeOpenSky, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENSKY_API_URL", "http://127.0.0.1:9/api")  # nothing listens on the discard port
+    # The first poll fails, the second (0.2 s later) is a cadence skip: no poll succeeded, so Lambda must count
+    # an error rather than get `partial`.
+    with pytest.raises(RuntimeError, match="could not get a response") as raised:
+        handler_module.lambda_handler({"polls_per_invocation": 2, "poll_spacing_s": 0.2},
+                                      FakeContext(remaining_ms=60_000))
+    assert "poll allowed" not in str(raised.value) and "next poll due" not in str(raised.value)
 
 
 def test_handler_raises_when_every_poll_fails(lambda_env: tuple[FakeOpenSky, str]) -> None:
@@ -180,3 +199,10 @@ def test_unusable_opensky_secrets_are_one_sentence_naming_the_secret_not_its_val
     for value in ("sekrit", "31415926535"):
         assert value not in seen
     assert "Traceback" not in "".join(str(line) for line in lines)
+
+
+def test_lambda_spools_to_tmp_unless_told_otherwise() -> None:
+    # /tmp is the only writable place on Lambda; it outlives an invocation on a warm instance.
+    settings = handler_module._settings_with_secret({"FLIGHT_LAKE": "s3://bucket/lake"})
+    assert settings.spool_dir == handler_module.LAMBDA_SPOOL_DIR == "/tmp/flight-assets-spool"
+    assert handler_module._settings_with_secret({"FLIGHT_SPOOL_DIR": "/mnt/efs/spool"}).spool_dir == "/mnt/efs/spool"

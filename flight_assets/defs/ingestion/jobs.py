@@ -7,6 +7,7 @@
 import dagster as dg
 
 from flight_assets.defs.resources import FlightLakeResource, OpenSkyResource
+from flight_assets.layout import parse_raw_key, partition_key_for_time
 from flight_assets.raw_index import hour_summary
 
 
@@ -15,6 +16,27 @@ def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, op
     ingester = opensky.ingester(lake, writer="dagster")
     result = ingester.poll()
     timings = {f"{k}_ms": round(v * 1000, 1) for k, v in result.timings_s.items()}
+    for key in result.recovered:
+        # Spooled by an earlier poll and landed by this run with writer "dagster", which the landing sensor leaves
+        # to the job: report it here, whatever became of this run's own poll.
+        snapshot_time, _ = parse_raw_key(key)  # type: ignore[misc]
+        partition_key = partition_key_for_time(snapshot_time)
+        snapshots, stored = hour_summary(ingester.lake, partition_key)
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key="raw_snapshots",
+                partition=partition_key,
+                description=f"landed {key} from the spool (fetched by an earlier poll that could not land it)",
+                metadata={
+                    "key": key,
+                    "snapshot_time": dg.MetadataValue.timestamp(float(snapshot_time)),
+                    "snapshots_in_hour": snapshots,
+                    "bytes_in_hour": stored,
+                    "writer": "dagster",
+                    "from_spool": True,
+                },
+            )
+        )
     if result.status == "landed":
         assert result.key and result.partition_key
         snapshots, stored = hour_summary(ingester.lake, result.partition_key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +144,26 @@ def test_ingest_job_lands_and_reports_a_spooled_snapshot_first(instance: dg.Dags
     keys = sorted(m.metadata["key"].value for m in materializations)
     assert [o.key for o in local_env.list("raw/")] == keys
     assert keys[0].endswith(f"1756577853_{parse_snapshot(body).sha8}.json.gz")
+
+
+def test_a_real_run_process_writes_no_secret_to_any_file_of_the_instance(tmp_path: Path) -> None:
+    # The same echoing endpoint, through a real run process (`dagster job execute`): its SQLite event and run
+    # storage and its compute logs (stdout/stderr captured under DAGSTER_HOME) must not hold the secret.
+    secret = "s3cr3t-0f-the-compute-log-test"
+    home = tmp_path / "home"
+    home.mkdir()
+    with EchoingOpenSky("error") as echo:
+        env = {**os.environ, "DAGSTER_HOME": str(home), "FLIGHT_LAKE": str(tmp_path / "lake"),
+               "OPENSKY_API_URL": f"{echo.url}/api", "OPENSKY_TOKEN_URL": f"{echo.url}/token",
+               "OPENSKY_CLIENT_ID": "me", "OPENSKY_CLIENT_SECRET": secret, "OPENSKY_TIER": "standard"}
+        result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
+                                 "flight_assets.definitions", "-j", "ingest_snapshot_job"],
+                                env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "***" in result.stdout + result.stderr  # it failed, saying what was echoed
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.suffix in (".out", ".err", ".complete") for p in files), files  # compute logs were written
+    assert any(p.name.endswith(".db") for p in files)
+    for path in files:
+        data = path.read_bytes()
+        assert secret[:6].encode() not in data, path
+    assert secret[:6] not in result.stdout + result.stderr

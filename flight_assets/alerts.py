@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import os
 
+from flight_assets.config import alerts_topic_arn
+
 log = logging.getLogger("flight_assets.alerts")
 
 
 def send_alert(subject: str, message: str, env: dict[str, str] | None = None) -> str:
     """Publish to the alerts topic, or log when none is configured. Returns where the alert went."""
     env = dict(os.environ) if env is None else env
-    topic = env.get("FLIGHT_ALERTS_TOPIC_ARN", "").strip()
+    topic = alerts_topic_arn(env)
     if not topic:
         log.error("ALERT %s\n%s", subject, message)
         return "log"

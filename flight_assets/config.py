@@ -266,3 +266,42 @@ def credentials_from_secret(secret_string: str | None, arn: str) -> dict[str, st
         if not isinstance(doc[key], str) or not doc[key].strip():
             raise ConfigError(f"{where}: {key} must be a non-empty string; store {shape}")
     return {"OPENSKY_CLIENT_ID": doc["client_id"], "OPENSKY_CLIENT_SECRET": doc["client_secret"]}
+
+
+# -------------------------------------------------------------------------------------------- operations settings
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+DEFAULT_AWS_REGION = "us-east-1"
+
+
+def poll_sensor_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """FLIGHT_POLL_SENSOR=on|off; unset, on for a local lake and off for S3 (on AWS the Lambda polls, and a second
+    poller would spend the same credits twice)."""
+    env = os.environ if env is None else env
+    choice = env.get("FLIGHT_POLL_SENSOR", "").strip().lower()
+    if choice in ("on", "1", "true", "yes"):
+        return True
+    if choice in ("off", "0", "false", "no"):
+        return False
+    if choice:
+        raise ConfigError(f"FLIGHT_POLL_SENSOR={choice!r}: use on or off")
+    return not env.get("FLIGHT_LAKE", "").strip().startswith("s3://")
+
+
+def ui_url(env: Mapping[str, str] | None = None) -> str:
+    """FLIGHT_UI_URL: where alerts link a failed run to (the Dagster UI's address as operators reach it)."""
+    return _url(os.environ if env is None else env, "FLIGHT_UI_URL", DEFAULT_UI_URL)
+
+
+def alerts_topic_arn(env: Mapping[str, str] | None = None) -> str | None:
+    """FLIGHT_ALERTS_TOPIC_ARN: the SNS topic failed runs are published to; unset, alerts are log lines."""
+    env = os.environ if env is None else env
+    arn = env.get("FLIGHT_ALERTS_TOPIC_ARN", "").strip()
+    if arn and not arn.startswith("arn:aws:sns:"):
+        raise ConfigError(f"FLIGHT_ALERTS_TOPIC_ARN={arn!r} is not an SNS topic ARN (arn:aws:sns:…)")
+    return arn or None
+
+
+def aws_region(env: Mapping[str, str] | None = None) -> str:
+    """AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1: pyarrow's S3 filesystem needs it spelled out."""
+    env = os.environ if env is None else env
+    return env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or DEFAULT_AWS_REGION

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from flight_assets.config import Settings
+from flight_assets.config import Settings, aws_region
 from flight_assets.lake import LakeError
 from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
 
@@ -165,7 +165,7 @@ def s3_filesystem(endpoint_url: str | None = None) -> Any:
     from pyarrow import fs
 
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = aws_region()
     kwargs: dict[str, Any] = {"region": region}
     if endpoint:
         parts = urlsplit(endpoint)

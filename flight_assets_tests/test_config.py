@@ -87,3 +87,21 @@ def test_s3_lake_bucket_names_follow_s3s_rule(lake: str, bucket: str) -> None:
         load_settings({"FLIGHT_LAKE": "s3:///prefix"})
     for good in ("s3://my.lake-2025", "s3://lake-0123456789ab/a prefix/with space", "s3://" + "b" * 63):
         assert load_settings({"FLIGHT_LAKE": good}).lake == good
+
+
+def test_operations_settings_are_read_and_checked_here() -> None:
+    from flight_assets.config import alerts_topic_arn, aws_region, poll_sensor_enabled, ui_url
+
+    assert poll_sensor_enabled({}) and not poll_sensor_enabled({"FLIGHT_LAKE": "s3://bucket/lake"})
+    assert poll_sensor_enabled({"FLIGHT_LAKE": "s3://b/l", "FLIGHT_POLL_SENSOR": "on"})
+    assert not poll_sensor_enabled({"FLIGHT_POLL_SENSOR": "off"})
+    with pytest.raises(ConfigError, match="FLIGHT_POLL_SENSOR='maybe': use on or off"):
+        poll_sensor_enabled({"FLIGHT_POLL_SENSOR": "maybe"})
+    assert ui_url({}) == "http://127.0.0.1:3000" and ui_url({"FLIGHT_UI_URL": "https://ui.example/"}) == "https://ui.example"
+    with pytest.raises(ConfigError, match="FLIGHT_UI_URL"):
+        ui_url({"FLIGHT_UI_URL": "ui.example"})
+    assert alerts_topic_arn({}) is None
+    with pytest.raises(ConfigError, match="FLIGHT_ALERTS_TOPIC_ARN='alerts' is not an SNS topic ARN"):
+        alerts_topic_arn({"FLIGHT_ALERTS_TOPIC_ARN": "alerts"})
+    assert aws_region({"AWS_DEFAULT_REGION": "eu-west-1"}) == "eu-west-1"
+    assert aws_region({"AWS_REGION": "eu-central-1", "AWS_DEFAULT_REGION": "eu-west-1"}) == "eu-central-1"

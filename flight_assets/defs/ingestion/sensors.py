@@ -2,12 +2,11 @@
 
 
 import json
-import os
 import time
 
 import dagster as dg
 
-from flight_assets.config import ConfigError, load_settings
+from flight_assets.config import ConfigError, load_settings, poll_sensor_enabled
 from flight_assets.credit_budget import CreditGovernor
 from flight_assets.defs.ingestion.jobs import ingest_snapshot_job
 from flight_assets.lake import LakeError, open_lake
@@ -17,17 +16,13 @@ POLL_SLOT_S = 30
 
 
 def poll_sensor_default_status() -> dg.DefaultSensorStatus:
-    """On by default only in local mode (a local lake); `FLIGHT_POLL_SENSOR=on|off` decides explicitly.
-
-    On AWS the Lambda polls; a second poller there would spend the same credits twice.
-    """
-    choice = os.environ.get("FLIGHT_POLL_SENSOR", "").strip().lower()
-    if choice in ("on", "1", "true"):
-        return dg.DefaultSensorStatus.RUNNING
-    if choice in ("off", "0", "false"):
-        return dg.DefaultSensorStatus.STOPPED
-    local = not os.environ.get("FLIGHT_LAKE", "").startswith("s3://")
-    return dg.DefaultSensorStatus.RUNNING if local else dg.DefaultSensorStatus.STOPPED
+    """FLIGHT_POLL_SENSOR (config.poll_sensor_enabled): on for a local lake, off for S3 unless set; a bad value
+    leaves the sensor off, and its ticks say why."""
+    try:
+        enabled = poll_sensor_enabled()
+    except ConfigError:
+        enabled = False
+    return dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED
 
 
 def poll_run_key(now: float) -> str:

@@ -1,10 +1,9 @@
 """Operational alerting: every failed run raises an alert (SNS on AWS, a log line locally)."""
 
-import os
-
 import dagster as dg
 
 from flight_assets.alerts import send_alert
+from flight_assets.config import ui_url
 
 
 def _root_message(error: object) -> str:
@@ -22,7 +21,7 @@ def _root_message(error: object) -> str:
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run
     partition = run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start")
-    ui = os.environ.get("FLIGHT_UI_URL", "http://127.0.0.1:3000").rstrip("/")
+    ui = ui_url()
     subject = f"flight_assets: {run.job_name} failed" + (f" ({partition})" if partition else "")
     message = "\n".join(
         line for line in (

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flight_assets.credits import TIERS, BBox, parse_bbox
+from flight_assets.credits import MIN_INTERVAL_S, TIERS, BBox, parse_bbox
 
 DEFAULT_API_URL = "https://opensky-network.org/api"
-DEFAULT_TOKEN_URL = "https://auth.opensky-network.org/auth/realms/opensky-network/protocol/openid-connect/token"
+# OpenSky's Keycloak token path; fake-opensky serves the same path, so a base URL is all a test needs to change.
+TOKEN_PATH = "/auth/realms/opensky-network/protocol/openid-connect/token"
+DEFAULT_TOKEN_URL = f"https://auth.opensky-network.org{TOKEN_PATH}"
 DEFAULT_LAKE = ".lake"
 # Where a poll keeps a paid-for body that storage would not take, until a later poll lands it: a local folder, as
 # `.lake` is by default (the Lambda uses /tmp, the only place it may write).
@@ -193,7 +195,7 @@ def partitions_start_time(env: Mapping[str, str] | None = None) -> int:
 # The ingestion Lambda: its own two settings and the OpenSky credentials it reads from Secrets Manager
 
 DEFAULT_POLLS_PER_INVOCATION = 2
-DEFAULT_POLL_SPACING_S = 30.0  # EventBridge fires at most once a minute: 2 polls 30 s apart give a 30-s cadence
+DEFAULT_POLL_SPACING_S = float(MIN_INTERVAL_S)  # EventBridge fires at most once a minute: 2 polls 30 s apart give a 30-s cadence
 OPENSKY_SECRET_KEYS = ("client_id", "client_secret")
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flight_assets.config import Settings
+from flight_assets.config import TOKEN_PATH, Settings
 from flight_assets.fake_opensky import SimulatedTraffic
 from flight_assets.ingest import land_snapshot
 from flight_assets.lake import open_lake
@@ -70,7 +70,7 @@ def demo_environment(api_url: str) -> dict[str, str]:
     base = api_url.rsplit("/api", 1)[0]
     return {
         "OPENSKY_API_URL": api_url,
-        "OPENSKY_TOKEN_URL": f"{base}/auth/realms/opensky-network/protocol/openid-connect/token",
+        "OPENSKY_TOKEN_URL": f"{base}{TOKEN_PATH}",
         "OPENSKY_CLIENT_ID": DEMO_CLIENT,
         "OPENSKY_CLIENT_SECRET": DEMO_SECRET,
         "OPENSKY_TIER": "licensed",

@@ -59,13 +59,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flight_assets.config import TOKEN_PATH
 from flight_assets.credits import TIER_BUDGETS, TIERS, BBox, call_cost, parse_bbox
 from flight_assets.recorded import iter_recorded_bodies
 from flight_assets.snapshot import SnapshotError, parse_snapshot
 
 API_PREFIX = "/api"
 STATES_PATH = "/api/states/all"
-TOKEN_PATH = "/auth/realms/opensky-network/protocol/openid-connect/token"
 REDIRECT_PREFIX = "/redirect"
 DEFAULT_SIMULATE = 500
 ANONYMOUS = "anonymous"

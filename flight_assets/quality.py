@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flight_assets.validation import VALUE_DOMAINS
+
 ERROR = "ERROR"
 WARN = "WARN"
 
@@ -109,20 +111,10 @@ def no_duplicate_states(table: pa.Table) -> CheckOutcome:
     )
 
 
-_RANGES: tuple[tuple[str, float, float, bool], ...] = (
-    # column, low, high, high inclusive
-    ("latitude", -90.0, 90.0, True),
-    ("longitude", -180.0, 180.0, True),
-    ("true_track", 0.0, 360.0, False),
-    ("position_source", 0, 3, True),
-    ("category", 0, 20, True),
-)
-
-
 def value_ranges(table: pa.Table) -> CheckOutcome:
     """Coordinates, track, position_source and category within their domains (nulls allowed)."""
     violations: dict[str, int] = {}
-    for column, low, high, inclusive in _RANGES:
+    for column, (low, high, inclusive) in VALUE_DOMAINS.items():
         if column not in table.column_names:
             continue
         values = table[column]

@@ -93,6 +93,7 @@ __all__ = [
     "QUARANTINE_SCHEMA",
     "RULES",
     "SOFT_RULES",
+    "VALUE_DOMAINS",
     "STALE_POSITION_S",
     "VALIDATED_SCHEMA",
     "OBJECT_REASONS",
@@ -124,6 +125,17 @@ MAX_PLAUSIBLE_SPEED_MS = 400.0
 #   (Denver) except two at 2,301 m and 5,075 m that fly at 220 and 254 m/s. 4,500 m catches the impossible ones
 #   (the README's 37,795 m) without flagging any high airport.
 MAX_GROUND_ALTITUDE_M = 4_500.0
+
+# The domain of each bounded column of the validated table: (low, high, high inclusive). The hard rules reject
+# values outside them, true_track is normalised into it, and the value_ranges check proves the written file
+# holds nothing else (quality.value_ranges reads this table).
+VALUE_DOMAINS: dict[str, tuple[float, float, bool]] = {
+    "latitude": (-90.0, 90.0, True),
+    "longitude": (-180.0, 180.0, True),
+    "true_track": (0.0, 360.0, False),
+    "position_source": (0, 3, True),
+    "category": (0, 20, True),
+}
 
 FIELDS: tuple[str, ...] = (
     "icao24", "callsign", "origin_country", "time_position", "last_contact", "longitude", "latitude",
@@ -193,7 +205,7 @@ def _bad_icao24(c: Columns) -> pa.Array:
 def _bad_position(c: Columns) -> pa.Array:
     lat, lon = c["latitude"], c["longitude"]
     half_missing = pc.not_equal(pc.is_null(lat), pc.is_null(lon))
-    return pc.or_(half_missing, pc.or_(_outside(lat, -90.0, 90.0), _outside(lon, -180.0, 180.0)))
+    return pc.or_(half_missing, pc.or_(_outside(lat, *VALUE_DOMAINS["latitude"][:2]), _outside(lon, *VALUE_DOMAINS["longitude"][:2])))
 
 
 def _implausible_altitude(c: Columns) -> pa.Array:
@@ -252,14 +264,14 @@ HARD_RULES: tuple[Rule, ...] = (
         "unknown_position_source",
         True,
         "position_source is 0 ADS-B, 1 ASTERIX, 2 MLAT or 3 FLARM; anything else is an unknown producer",
-        lambda c: _outside(c["position_source"], 0, 3),
+        lambda c: _outside(c["position_source"], *VALUE_DOMAINS["position_source"][:2]),
         ("position_source",),
     ),
     Rule(
         "bad_category",
         True,
         "category (18th field, extended=1) is defined for 0-20 only",
-        lambda c: _outside(c["category"], 0, 20),
+        lambda c: _outside(c["category"], *VALUE_DOMAINS["category"][:2]),
         ("category",),
     ),
     Rule(

@@ -6,6 +6,7 @@
 
 import dagster as dg
 
+from flight_assets.defs.ingestion.assets import raw_snapshots
 from flight_assets.defs.resources import FlightLakeResource, OpenSkyResource
 from flight_assets.layout import parse_raw_key, partition_key_for_time
 from flight_assets.raw_index import hour_summary
@@ -24,7 +25,7 @@ def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, op
         snapshots, stored = hour_summary(ingester.lake, partition_key)
         context.log_event(
             dg.AssetMaterialization(
-                asset_key="raw_snapshots",
+                asset_key=raw_snapshots.key,
                 partition=partition_key,
                 description=f"landed {key} from the spool (fetched by an earlier poll that could not land it)",
                 metadata={
@@ -42,7 +43,7 @@ def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, op
         snapshots, stored = hour_summary(ingester.lake, result.partition_key)
         context.log_event(
             dg.AssetMaterialization(
-                asset_key="raw_snapshots",
+                asset_key=raw_snapshots.key,
                 partition=result.partition_key,
                 description=result.message,
                 metadata={

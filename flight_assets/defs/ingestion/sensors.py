@@ -8,11 +8,13 @@ import dagster as dg
 
 from flight_assets.config import ConfigError, load_settings, poll_sensor_enabled
 from flight_assets.credit_budget import CreditGovernor
+from flight_assets.credits import MIN_INTERVAL_S
+from flight_assets.defs.ingestion.assets import raw_snapshots
 from flight_assets.defs.ingestion.jobs import ingest_snapshot_job
 from flight_assets.lake import LakeError, open_lake
 from flight_assets.raw_index import scan_new_raw_keys
 
-POLL_SLOT_S = 30
+POLL_SLOT_S = MIN_INTERVAL_S  # one run key per 30-s slot, the grid the governor's cadence uses at its fastest
 
 
 def poll_sensor_default_status() -> dg.DefaultSensorStatus:
@@ -77,7 +79,7 @@ def raw_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult |
         if outside:
             events.append(
                 dg.AssetMaterialization(
-                    asset_key="raw_snapshots",
+                    asset_key=raw_snapshots.key,
                     partition=landing.partition_key,
                     description=f"{len(outside)} new snapshot(s) landed outside Dagster",
                     metadata={

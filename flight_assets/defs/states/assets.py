@@ -18,6 +18,7 @@ from dagster_duckdb import DuckDBResource
 
 from flight_assets.aggregation import COLUMN_SOURCES, COUNTRY_AGGREGATES_SCHEMA
 from flight_assets.credits import plan_cadence
+from flight_assets.defs.ingestion.assets import raw_snapshots
 from flight_assets.defs.partitions import hourly_partitions
 from flight_assets.defs.resources import FlightLakeResource
 from flight_assets.defs.states import checks
@@ -55,7 +56,7 @@ OWNERS = ["team:flight-data"]
 
 validated_states_spec = dg.AssetSpec(
     VALIDATED_STATES,
-    deps=["raw_snapshots"],
+    deps=[raw_snapshots],
     group_name="validation",
     skippable=True,
     kinds={"parquet", "pyarrow"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -11,22 +10,17 @@ import time
 from pathlib import Path
 
 from flight_assets.processes import stop_process_group
+from flight_assets_tests.hour_data import opensky_data_dir as recorded_data_dir
+from flight_assets_tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def opensky_data_dir() -> Path:
-    configured = os.environ.get("FLIGHT_OPENSKY_DATA")
-    path = Path(configured) if configured else REPO.parent / "shared" / "data" / "opensky"
+    path = recorded_data_dir()
     if not path.is_dir():
         sys.exit(f"recorded OpenSky data not found at {path}; set FLIGHT_OPENSKY_DATA to its folder")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Process:

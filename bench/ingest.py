@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, ms, opensky_data_dir, start_fake_opensky, start_moto, summarize  # noqa: E402
+from flight_assets_tests.hour_data import GLOBAL  # noqa: E402
 
-GLOBAL = "states_global_20250830T181803Z.json"
 TARGET_S3_MS = 100.0
 
 

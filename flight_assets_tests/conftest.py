@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from flight_assets.lake import Lake, LocalLake, S3Lake
+from flight_assets_tests.hour_data import GLOBAL, opensky_data_dir
 from flight_assets_tests.servers import MotoServer, S3FaultProxy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -18,16 +19,10 @@ TEST_PARTITIONS_START = "2025-01-01"
 os.environ["FLIGHT_PARTITIONS_START"] = TEST_PARTITIONS_START
 
 
-def opensky_data_dir() -> Path:
-    """The shared recorded OpenSky responses: FLIGHT_OPENSKY_DATA, else ../shared/data/opensky beside the repo."""
-    configured = os.environ.get("FLIGHT_OPENSKY_DATA")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "opensky"
-
-
 @pytest.fixture(scope="session")
 def opensky_data() -> Path:
     path = opensky_data_dir()
-    if not (path / "states_global_20250830T181803Z.json").exists():
+    if not (path / GLOBAL).exists():
         pytest.skip(f"recorded OpenSky data not found at {path} (set FLIGHT_OPENSKY_DATA to its folder)")
     return path
 

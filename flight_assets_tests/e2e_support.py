@@ -19,12 +19,11 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets.lake import S3Lake
 from flight_assets.processes import stop_process_group
 from flight_assets_tests.hour_data import GLOBAL, land_bodies, load_global, retimed_body
+from flight_assets_tests.servers import free_port, poll_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -53,27 +53,6 @@ CLIENT_ID, CLIENT_SECRET = "e2e-client", "e2e-secret"
 
 STARTUP_TIMEOUT_S = 180
 FLOW_TIMEOUT_S = 420  # the daemon picks a backfill up on its next pass (~30 s); a CI machine may be slow
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def poll_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 1.0,
-               alive: Callable[[], None] | None = None) -> Any:
-    """Poll `predicate` until it returns something truthy; `alive()` may raise to stop early (a dead server)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if alive:
-            alive()
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 # ------------------------------------------------------------------------------------------------ process groups

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,14 @@ from flight_assets.ingest import land_snapshot
 from flight_assets.lake import Lake
 from flight_assets.snapshot import parse_snapshot
 
-GLOBAL = "states_global_20250830T181803Z.json"
+GLOBAL = "states_global_20250830T181803Z.json"  # 10,578 states, 2025-08-30 18:18 UTC: the workhorse recording
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def opensky_data_dir() -> Path:
+    """The shared recorded OpenSky responses: FLIGHT_OPENSKY_DATA, else ../shared/data/opensky beside the repo."""
+    configured = os.environ.get("FLIGHT_OPENSKY_DATA")
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "opensky"
 GLOBAL_TIME = 1_756_577_883
 
 

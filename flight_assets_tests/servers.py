@@ -5,10 +5,12 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
+import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 
 from moto.server import ThreadedMotoServer
 
@@ -216,12 +218,22 @@ class EchoingOpenSky:
         self._server.server_close()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition") -> object:
-    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def poll_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5,
+               alive: Callable[[], None] | None = None) -> Any:
+    """Poll `predicate` until it returns something truthy; `alive()` may raise to stop early (a dead server)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
+        if alive:
+            alive()
         value = predicate()
         if value:
             return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")

@@ -15,9 +15,8 @@ import boto3
 import pytest
 
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import EchoingOpenSky, S3FaultProxy
-
-GLOBAL = "states_global_20250830T181803Z.json"
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

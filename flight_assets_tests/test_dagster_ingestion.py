@@ -21,9 +21,8 @@ from flight_assets.ingest import compress_body, land_recorded
 from flight_assets.lake import LocalLake
 from flight_assets.snapshot import parse_snapshot
 from flight_assets.spool import Spool
+from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import EchoingOpenSky
-
-GLOBAL = "states_global_20250830T181803Z.json"
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import requests
 from dagster._core.instance.ref import InstanceRef
 
 from flight_assets.defs.partitions import hourly_partitions
-from flight_assets_tests.e2e_support import free_port
-from flight_assets_tests.servers import wait_for
+from flight_assets_tests.servers import free_port, poll_until
 
 
 def test_demo_lands_and_builds_closed_hours(tmp_path: Path) -> None:
@@ -61,7 +60,7 @@ def test_demo_serve_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
             except requests.RequestException:
                 return False
 
-        wait_for(ui_up, timeout=120, what="the demo's Dagster UI")
+        poll_until(ui_up, 120, "the demo's Dagster UI")
         assert requests.get(f"http://127.0.0.1:{fake_port}/_control/state", timeout=2).ok
         os.kill(demo.pid, signal.SIGINT)  # what Ctrl-C sends
         assert demo.wait(timeout=60) == 0

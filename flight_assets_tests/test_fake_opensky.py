@@ -21,10 +21,10 @@ import requests
 from flight_assets.credits import TIER_BUDGETS, call_cost
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig, category_for, normalize_fault
 from flight_assets.recorded import iter_recorded_bodies
+from flight_assets_tests.hour_data import GLOBAL
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FLIGHT_OPENSKY_DATA") or REPO / ".." / "shared" / "data" / "opensky").resolve()
-GLOBAL = "states_global_20250830T181803Z.json"
 DC_ZIP = "states_dcmetro_20230318_900_captures.zip"
 SMALL = "states_small_20180213.json"
 BARE = "states_netherlands_bare_array.json"

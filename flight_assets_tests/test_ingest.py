@@ -20,9 +20,8 @@ from flight_assets.layout import parse_raw_key
 from flight_assets.opensky import OpenSkyClient
 from flight_assets.recorded import iter_recorded_bodies
 from flight_assets.snapshot import parse_snapshot
+from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import S3FaultProxy
-
-GLOBAL = "states_global_20250830T181803Z.json"
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ import pytest
 from flight_assets import lambda_handler as handler_module
 from flight_assets.config import ConfigError
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import MotoServer
-
-GLOBAL = "states_global_20250830T181803Z.json"
 
 
 class FakeContext:

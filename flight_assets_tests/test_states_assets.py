@@ -19,7 +19,7 @@ from flight_assets.defs.partitions import hourly_partitions
 from flight_assets.hourly_tables import partition_key_path
 from flight_assets.lake import LocalLake
 from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
-from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body
+from flight_assets_tests.hour_data import GLOBAL, land_bodies, load_global, retimed_body
 
 HOUR = "2025-08-30-18:00"
 HOUR_START = 1_756_576_800
@@ -162,7 +162,7 @@ def test_a_bad_hour_fails_its_blocking_check_and_stops_downstream(
 def test_aggregates_equal_an_independent_computation(
     instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any], opensky_data: Path
 ) -> None:
-    body = (opensky_data / "states_global_20250830T181803Z.json").read_bytes()
+    body = (opensky_data / GLOBAL).read_bytes()
     land_bodies(lake, [body])
     assert run_hours(instance, HOUR).success
     ours = {r["origin_country"]: r for r in

@@ -5,12 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import random
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,18 +29,14 @@ from flight_assets.validation import (
     build_validated_hour,
     write_parquet,
 )
+from flight_assets_tests.hour_data import GLOBAL, opensky_data_dir
 
 T0 = 1756576800  # 2025-08-30T18:00:00Z
 
 
-def _data_dir() -> Path:
-    env = os.environ.get("FLIGHT_OPENSKY_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "opensky"
-
-
-DATA = _data_dir()
+DATA = opensky_data_dir()
 needs_data = pytest.mark.skipif(
-    not (DATA / "states_global_20250830T181803Z.json").exists(),
+    not (DATA / GLOBAL).exists(),
     reason=f"real OpenSky recordings not found in {DATA} (set FLIGHT_OPENSKY_DATA)",
 )
 
@@ -124,7 +118,7 @@ def _real_files() -> Iterator[tuple[str, bytes]]:
 @pytest.mark.parametrize(
     "name",
     [
-        "states_global_20250830T181803Z.json",
+        GLOBAL,
         "states_global_20250616T054058Z_indented.json",
         "states_legacy13_20170108T200040Z.json",
         "states_small_20180213.json",
@@ -166,7 +160,7 @@ def test_real_file_expectations() -> None:
     assert small.stats.rows_valid == 6  # the null-position row is kept: a missing position is not corrupt
     assert small.validated["latitude"].null_count == 1 and small.validated["time_position"].null_count == 1
 
-    glob = build_validated_hour([(key(), gz((DATA / "states_global_20250830T181803Z.json").read_bytes()))])
+    glob = build_validated_hour([(key(), gz((DATA / GLOBAL).read_bytes()))])
     assert glob.stats.rows_valid == 10_578 and glob.stats.slow_path_snapshots == 0
     speeds = pc.filter(glob.validated["velocity"], glob.validated["flag_implausible_speed"]).to_pylist()
     assert {int(s) for s in speeds} >= {962, 2320}
@@ -217,7 +211,7 @@ def test_fast_parser_matches_exact_parser(name: str, monkeypatch: pytest.MonkeyP
 @needs_data
 def test_germany_count_matches_plain_python() -> None:
     """Independent re-implementation of the hard rules in plain Python over the real global snapshot."""
-    raw = (DATA / "states_global_20250830T181803Z.json").read_bytes()
+    raw = (DATA / GLOBAL).read_bytes()
     states = json.loads(raw)["states"]
     hexa = re.compile(r"^[0-9a-fA-F]{6}$")
 

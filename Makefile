@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export FLIGHT_LAKE ?= .lake
 
-.PHONY: dev demo test lint bench install clean dagster-home
+.PHONY: dev demo test test-fast lint bench install clean dagster-home
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,8 @@ dagster-home:
 
 dev: $(STAMP) dagster-home
 	@echo "Dagster UI: http://127.0.0.1:3000  (lake: $(FLIGHT_LAKE); stop with Ctrl-C)"
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	@# -W: the one warning `dagster dev` prints about `dg dev` (flight_assets/demo.py QUIET_DAGSTER_DEV says why)
+	$(BIN)/python -W 'ignore:Function `dev_command` is superseded' -m dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,6 +32,11 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The edit loop: ruff and every test not marked slow (no terraform, dagster dev, browser or demo subprocesses).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

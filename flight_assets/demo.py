@@ -77,6 +77,18 @@ def demo_environment(api_url: str) -> dict[str, str]:
     }
 
 
+# `dagster dev` itself warns at start that `dg dev` supersedes it; `dg` (dagster-dg-cli) is not a dependency of
+# this project, so that one warning, raised by Dagster's own CLI, is silenced by its text (python -W: a literal
+# prefix of the message). The Makefile's `dev` target passes the same option.
+QUIET_DAGSTER_DEV = "ignore:Function `dev_command` is superseded"
+
+
+def dagster_dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """`dagster dev -w workspace.yaml` on host:port, as `make dev` runs it (the demo and the tests use this)."""
+    return [sys.executable, "-W", QUIET_DAGSTER_DEV, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", host,
+            "-p", str(port)]
+
+
 def serve(hours: int, aircraft: int, ui_port: int = 3000, fake_port: int = 8090) -> int:
     """Start fake-opensky, land and build the history, then run `dagster dev` until Ctrl-C."""
     from flight_assets.config import load_settings
@@ -108,11 +120,7 @@ def serve(hours: int, aircraft: int, ui_port: int = 3000, fake_port: int = 8090)
         Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).mkdir(parents=True, exist_ok=True)
         print(f"Dagster UI: http://127.0.0.1:{ui_port}  (lake: {settings.lake}; Ctrl-C stops everything)",
               flush=True)
-        dagster = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-             "-p", str(ui_port)],
-            start_new_session=True,
-        )
+        dagster = subprocess.Popen(dagster_dev_command(ui_port), start_new_session=True)
         return dagster.wait()
     except KeyboardInterrupt:
         print("\nstopping the demo …", flush=True)

@@ -32,6 +32,7 @@ import boto3
 import pytest
 import requests
 
+from flight_assets.demo import dagster_dev_command
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets.lake import S3Lake
 from flight_assets.processes import stop_process_group
@@ -112,7 +113,7 @@ class DagsterDev:
     def start(self) -> DagsterDev:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
+            dagster_dev_command(self.port),
             cwd=REPO_ROOT, env={**self.env, "DAGSTER_HOME": str(self.home)}, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import requests
 from dagster._core.instance.ref import InstanceRef
 
 from flight_assets.defs.partitions import hourly_partitions
 from flight_assets_tests.servers import free_port, poll_until
+
+pytestmark = pytest.mark.slow  # runs the demo and dagster dev as subprocesses
 
 
 def test_demo_lands_and_builds_closed_hours(tmp_path: Path) -> None:

@@ -147,8 +147,8 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
     assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer"}, top
     project = sorted(name for name in names if name.startswith("flight_assets/"))
     assert project == [f"flight_assets/{m}.py" for m in sorted(
-        ["__init__", "config", "credits", "credit_budget", "lake", "layout", "opensky", "recorded", "snapshot",
-         "ingest", "lambda_handler"])]
+        ["__init__", "config", "credits", "credit_budget", "lake", "layout", "opensky", "recorded", "redact", "snapshot",
+         "spool", "ingest", "lambda_handler"])]
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     # Built for the Lambda platform: compiled extensions (charset_normalizer's) are aarch64 ones.
     extensions = [name for name in names if name.endswith(".so")]

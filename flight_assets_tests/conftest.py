@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -76,3 +77,19 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
     if request.param == "local":
         return LocalLake(tmp_path / "lake")
     return request.getfixturevalue("s3_lake")
+
+
+@pytest.fixture
+def instance() -> Iterator[Any]:
+    """A real, temporary Dagster instance (its own SQLite storage in a temporary folder)."""
+    import dagster as dg  # here, not at the top: most tests need no Dagster
+
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def configured_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
+    """A local lake that FLIGHT_LAKE points at, so the Dagster resources and the CLI use it."""
+    monkeypatch.setenv("FLIGHT_LAKE", str(tmp_path / "lake"))
+    return LocalLake(tmp_path / "lake")

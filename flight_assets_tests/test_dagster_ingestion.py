@@ -26,12 +26,6 @@ from flight_assets_tests.servers import EchoingOpenSky
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
 def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, opensky_data: Path) -> Iterator[LocalLake]:
     with FakeOpenSky(FakeOpenSkyConfig(replay=[str(opensky_data / GLOBAL)], credits=1_000)) as server:
         monkeypatch.setenv("OPENSKY_API_URL", server.api_url)

@@ -4,7 +4,6 @@ an hour in progress is not requested again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,8 @@ VALIDATED, AGGREGATES = dg.AssetKey("validated_states"), dg.AssetKey("country_ag
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
-def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
-    monkeypatch.setenv("FLIGHT_LAKE", str(tmp_path / "lake"))
-    return LocalLake(tmp_path / "lake")
+def lake(configured_lake: LocalLake) -> LocalLake:
+    return configured_lake
 
 
 def at(hour: int, minute: int, second: int = 0) -> datetime:

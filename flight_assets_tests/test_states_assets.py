@@ -6,7 +6,6 @@ import gzip
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +25,8 @@ HOUR_START = 1_756_576_800
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
-def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalLake:
-    monkeypatch.setenv("FLIGHT_LAKE", str(tmp_path / "lake"))
-    return LocalLake(tmp_path / "lake")
+def lake(configured_lake: LocalLake) -> LocalLake:
+    return configured_lake
 
 
 @pytest.fixture(scope="module")

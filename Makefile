@@ -23,7 +23,7 @@ dagster-home:
 
 dev: $(STAMP) dagster-home
 	@echo "Dagster UI: http://127.0.0.1:3000  (lake: $(FLIGHT_LAKE); stop with Ctrl-C)"
-	@# -W: the one warning `dagster dev` prints about `dg dev` (flight_assets/demo.py QUIET_DAGSTER_DEV says why)
+	@# -W: the one warning `dagster dev` prints about `dg dev` (flight_assets/tools/demo.py QUIET_DAGSTER_DEV says why)
 	$(BIN)/python -W 'ignore:Function `dev_command` is superseded' -m dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)

@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, opensky_data_dir  # noqa: E402
-from flight_assets.lake import LocalLake  # noqa: E402
-from flight_assets.layout import PARTITION_KEY_FORMAT  # noqa: E402
+from flight_assets.lake.layout import PARTITION_KEY_FORMAT  # noqa: E402
+from flight_assets.lake.store import LocalLake  # noqa: E402
 from flight_assets_tests.e2e_support import DagsterDev, platform_env  # noqa: E402
 from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body  # noqa: E402
 

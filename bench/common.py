@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from flight_assets.processes import stop_process_group
+from flight_assets.tools.processes import stop_process_group
 from flight_assets_tests.hour_data import opensky_data_dir as recorded_data_dir
 from flight_assets_tests.servers import free_port
 

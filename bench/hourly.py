@@ -67,9 +67,9 @@ def _mb(kib: float) -> float:
 
 def worker_land(lake_dir: str) -> dict[str, object]:
     """Build the hour from the recorded snapshot and land it through the ingestion code path."""
-    from flight_assets.ingest import land_snapshot
-    from flight_assets.lake import LocalLake
-    from flight_assets.snapshot import parse_snapshot
+    from flight_assets.ingestion.poll import land_snapshot
+    from flight_assets.lake.store import LocalLake
+    from flight_assets.opensky.snapshot import parse_snapshot
     from flight_assets_tests.hour_data import load_global, retimed_body
 
     doc = load_global(opensky_data_dir())
@@ -90,10 +90,10 @@ def worker_land(lake_dir: str) -> dict[str, object]:
 
 def worker_validated(lake_dir: str) -> dict[str, object]:
     rss_start = _rss_kib()
-    from flight_assets.hourly_tables import read_raw_hour, replace_hour
-    from flight_assets.lake import LocalLake
-    from flight_assets.layout import QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
-    from flight_assets.validation import build_and_write_hour
+    from flight_assets.lake.hourly_tables import read_raw_hour, replace_hour
+    from flight_assets.lake.layout import QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
+    from flight_assets.lake.store import LocalLake
+    from flight_assets.states.validation import build_and_write_hour
 
     lake = LocalLake(lake_dir)
     rss_imports = _rss_kib()
@@ -126,8 +126,8 @@ def worker_peer(lake_dir: str) -> dict[str, object]:
     import pandas as pd
     from pyopensky.rest import REST
 
-    from flight_assets.hourly_tables import read_raw_hour
-    from flight_assets.lake import LocalLake
+    from flight_assets.lake.hourly_tables import read_raw_hour
+    from flight_assets.lake.store import LocalLake
 
     lake = LocalLake(lake_dir)
     rest = REST()  # no credentials: only builds an httpx.Client, no request
@@ -161,11 +161,11 @@ def worker_aggregates(lake_dir: str) -> dict[str, object]:
     rss_start = _rss_kib()
     import duckdb
 
-    from flight_assets.aggregation import aggregate_country_hour
-    from flight_assets.hourly_tables import read_hour, replace_hour
-    from flight_assets.lake import LocalLake
-    from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX, partition_start
-    from flight_assets.validation import write_parquet
+    from flight_assets.lake.hourly_tables import read_hour, replace_hour
+    from flight_assets.lake.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX, partition_start
+    from flight_assets.lake.store import LocalLake
+    from flight_assets.states.aggregation import aggregate_country_hour
+    from flight_assets.states.validation import write_parquet
 
     lake = LocalLake(lake_dir)
     rss_imports = _rss_kib()
@@ -188,11 +188,11 @@ def worker_day_setup(lake_dir: str) -> dict[str, object]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from flight_assets.aggregation import COUNTRY_AGGREGATES_SCHEMA
-    from flight_assets.hourly_tables import read_hour, replace_hour
-    from flight_assets.lake import LocalLake
-    from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX, partition_start
-    from flight_assets.validation import VALIDATED_SCHEMA, write_parquet
+    from flight_assets.lake.hourly_tables import read_hour, replace_hour
+    from flight_assets.lake.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX, partition_start
+    from flight_assets.lake.store import LocalLake
+    from flight_assets.states.aggregation import COUNTRY_AGGREGATES_SCHEMA
+    from flight_assets.states.validation import VALIDATED_SCHEMA, write_parquet
 
     lake = LocalLake(lake_dir)
     started = time.perf_counter()
@@ -240,15 +240,15 @@ def worker_day_query(lake_dir: str, runs: int) -> dict[str, object]:
     import duckdb
 
     from flight_assets.config import load_settings
-    from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX
+    from flight_assets.lake.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX
 
     try:
-        from flight_assets.query import STATES_BY_COUNTRY_FOR_A_DAY, connect
+        from flight_assets.analytics.query import STATES_BY_COUNTRY_FOR_A_DAY, connect
 
         day_sql = STATES_BY_COUNTRY_FOR_A_DAY
         settings = load_settings({"FLIGHT_LAKE": lake_dir})
         connect(settings).close()
-        how = "flight_assets.query.connect + STATES_BY_COUNTRY_FOR_A_DAY"
+        how = "flight_assets.analytics.query.connect + STATES_BY_COUNTRY_FOR_A_DAY"
 
         def open_views() -> duckdb.DuckDBPyConnection:
             return connect(settings)

@@ -30,7 +30,7 @@ TARGET_S3_MS = 100.0
 
 def bench_lake(kind: str, runs: int, api_url: str, lake_uri_for: callable, endpoint: str | None) -> dict[str, object]:
     from flight_assets.config import load_settings
-    from flight_assets.ingest import Ingester
+    from flight_assets.ingestion.poll import Ingester
 
     totals: list[float] = []
     splits: dict[str, list[float]] = {}

@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 
 from flight_assets.config import ConfigError, Settings, load_settings, partitions_start_time
-from flight_assets.credits import TIERS, parse_bbox, plan_cadence
-from flight_assets.lake import LakeError
+from flight_assets.lake.store import LakeError
+from flight_assets.opensky.credits import TIERS, parse_bbox, plan_cadence
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -26,7 +26,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flight_assets.ingest import Ingester
+    from flight_assets.ingestion.poll import Ingester
 
     ingester = Ingester(_settings(args), writer="cli")
     plan = ingester.governor.plan
@@ -52,9 +52,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_land(args: argparse.Namespace) -> int:
-    from flight_assets.ingest import land_recorded
-    from flight_assets.lake import open_lake
-    from flight_assets.recorded import scan_recorded
+    from flight_assets.ingestion.poll import land_recorded
+    from flight_assets.lake.store import open_lake
+    from flight_assets.opensky.recorded import scan_recorded
 
     settings = _settings(args)
     try:
@@ -115,8 +115,8 @@ def cmd_credits(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from flight_assets import capacity
-    from flight_assets.lake import open_lake
+    from flight_assets.analytics import capacity
+    from flight_assets.lake.store import open_lake
 
     bbox = parse_bbox(args.bbox) if args.bbox else None
     sizes = None
@@ -130,14 +130,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from flight_assets.query import run_query
+    from flight_assets.analytics.query import run_query
 
     print(run_query(args.sql, _settings(args), args.format))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from flight_assets import demo
+    from flight_assets.tools import demo
 
     if args.serve:
         return demo.serve(args.hours, args.aircraft, ui_port=args.ui_port, fake_port=args.fake_port)
@@ -150,7 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_fake_opensky(args: argparse.Namespace) -> int:
-    from flight_assets import fake_opensky
+    from flight_assets.tools import fake_opensky
 
     return fake_opensky.run(args)
 
@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.set_defaults(func=cmd_demo)
 
     fake = sub.add_parser("fake-opensky", help="run the OpenSky-compatible local server")
-    from flight_assets import fake_opensky
+    from flight_assets.tools import fake_opensky
 
     fake_opensky.add_arguments(fake)
     fake.set_defaults(func=cmd_fake_opensky)

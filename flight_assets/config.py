@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flight_assets.credits import MIN_INTERVAL_S, TIERS, BBox, parse_bbox
+from flight_assets.opensky.credits import MIN_INTERVAL_S, TIERS, BBox, parse_bbox
 
 DEFAULT_API_URL = "https://opensky-network.org/api"
 # OpenSky's Keycloak token path; fake-opensky serves the same path, so a base URL is all a test needs to change.

@@ -21,7 +21,7 @@ from flight_assets.config import (
     load_lambda_settings,
     load_settings,
 )
-from flight_assets.ingest import POLL_BUDGET_S, Ingester, IngestResult
+from flight_assets.ingestion.poll import POLL_BUDGET_S, Ingester, IngestResult
 
 POLL_BUDGET_MS = int(POLL_BUDGET_S * 1000)
 RETURN_MARGIN_MS = 1_000  # kept back from a poll's budget to log and return the summary before Lambda's timeout

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from flight_assets.lake import Lake, LocalLake, S3Lake
+from flight_assets.lake.store import Lake, LocalLake, S3Lake
 from flight_assets_tests.hour_data import GLOBAL, opensky_data_dir
 from flight_assets_tests.servers import MotoServer, S3FaultProxy
 

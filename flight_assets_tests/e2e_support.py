@@ -32,10 +32,10 @@ import boto3
 import pytest
 import requests
 
-from flight_assets.demo import dagster_dev_command
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
-from flight_assets.lake import S3Lake
-from flight_assets.processes import stop_process_group
+from flight_assets.lake.store import S3Lake
+from flight_assets.tools.demo import dagster_dev_command
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets.tools.processes import stop_process_group
 from flight_assets_tests.hour_data import GLOBAL, land_bodies, load_global, retimed_body
 from flight_assets_tests.servers import free_port, poll_until
 

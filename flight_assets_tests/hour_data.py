@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flight_assets.ingest import land_snapshot
-from flight_assets.lake import Lake
-from flight_assets.snapshot import parse_snapshot
+from flight_assets.ingestion.poll import land_snapshot
+from flight_assets.lake.store import Lake
+from flight_assets.opensky.snapshot import parse_snapshot
 
 GLOBAL = "states_global_20250830T181803Z.json"  # 10,578 states, 2025-08-30 18:18 UTC: the workhorse recording
 REPO_ROOT = Path(__file__).resolve().parents[1]

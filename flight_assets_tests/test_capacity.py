@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flight_assets import capacity
+from flight_assets.analytics import capacity
 from flight_assets.cli import main
-from flight_assets.lake import LocalLake
+from flight_assets.lake.store import LocalLake
 from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import EchoingOpenSky, S3FaultProxy
 
@@ -181,6 +181,7 @@ def test_no_secret_is_ever_echoed(tmp_path: Path, token: str) -> None:
     assert "***" in sentence  # what was echoed is still shown, with the secret masked
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("outage_s", [2.0, 8.0])
 def test_ingest_once_survives_a_short_s3_outage_after_the_fetch(
     opensky_data: Path, s3_bucket: str, s3_proxy: S3FaultProxy, outage_s: float

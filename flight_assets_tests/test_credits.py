@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from flight_assets.cli import main
-from flight_assets.credit_budget import CLOCK_SKEW_S, CreditGovernor
-from flight_assets.credits import call_cost, parse_bbox, plan_cadence
-from flight_assets.lake import Lake, LocalLake
+from flight_assets.lake.store import Lake, LocalLake
+from flight_assets.opensky.credits import call_cost, parse_bbox, plan_cadence
+from flight_assets.opensky.governor import CLOCK_SKEW_S, CreditGovernor
 
 DC_BOX = (38.25469, -77.96168, 39.51589, -76.17943)  # 2.25 sq°
 
@@ -67,6 +67,7 @@ def test_governor_paces_polls_to_the_cadence(lake: Lake) -> None:
     assert state and state["credits_used"] == 2 and state["last_skip"]["reason"] == "cadence"
 
 
+@pytest.mark.slow
 def test_a_tight_loop_makes_one_poll_per_cadence_slot(tmp_path: Path) -> None:
     """Two writers poll every simulated second for two hours, one clock 1.5 s ahead: 120 calls an hour, no more."""
     lake = LocalLake(tmp_path / "lake")

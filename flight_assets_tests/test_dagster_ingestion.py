@@ -13,14 +13,14 @@ import dagster as dg
 import pytest
 from dagster._serdes import serialize_value
 
-from flight_assets.credit_budget import CreditGovernor
 from flight_assets.definitions import defs
 from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
-from flight_assets.ingest import compress_body, land_recorded
-from flight_assets.lake import LocalLake
-from flight_assets.snapshot import parse_snapshot
-from flight_assets.spool import Spool
+from flight_assets.ingestion.poll import compress_body, land_recorded
+from flight_assets.ingestion.spool import Spool
+from flight_assets.lake.store import LocalLake
+from flight_assets.opensky.governor import CreditGovernor
+from flight_assets.opensky.snapshot import parse_snapshot
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import EchoingOpenSky
 

@@ -35,8 +35,8 @@ import boto3
 import pytest
 import yaml
 
-from flight_assets import layout
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets.lake import layout
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.servers import MotoServer
 from flight_assets_tests.terraform import (
     ENV_ROOTS,
@@ -146,9 +146,11 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer"}, top
     project = sorted(name for name in names if name.startswith("flight_assets/"))
-    assert project == [f"flight_assets/{m}.py" for m in sorted(
-        ["__init__", "config", "credits", "credit_budget", "lake", "layout", "opensky", "recorded", "redact", "snapshot",
-         "spool", "ingest", "lambda_handler"])]
+    assert project == sorted(f"flight_assets/{m}.py" for m in [
+        "__init__", "config", "redact", "lambda_handler",
+        "opensky/__init__", "opensky/credits", "opensky/governor", "opensky/client", "opensky/recorded",
+        "opensky/snapshot", "ingestion/__init__", "ingestion/poll", "ingestion/spool",
+        "lake/__init__", "lake/store", "lake/layout"])
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     # Built for the Lambda platform: compiled extensions (charset_normalizer's) are aarch64 ones.
     extensions = [name for name in names if name.endswith(".so")]
@@ -609,7 +611,7 @@ def _stored_columns(schema: Any) -> list[tuple[str, str]]:
     import pyarrow.parquet as pq
 
     try:
-        from flight_assets.validation import write_parquet
+        from flight_assets.states.validation import write_parquet
 
         data = write_parquet(schema.empty_table())
     except ImportError:
@@ -629,8 +631,8 @@ def _render(template: str, when: datetime) -> str:
 
 def test_glue_tables_are_athena_compatible_with_the_lake(deployment: Deployment) -> None:
     try:
-        from flight_assets.aggregation import COUNTRY_AGGREGATES_SCHEMA
-        from flight_assets.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
+        from flight_assets.states.aggregation import COUNTRY_AGGREGATES_SCHEMA
+        from flight_assets.states.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
     except ImportError as exc:
         pytest.skip(f"the pipeline's Parquet schemas are not importable yet: {exc}")
     glue = deployment.client("glue")

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import requests
 
-from flight_assets.credits import TIER_BUDGETS, call_cost
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig, category_for, normalize_fault
-from flight_assets.recorded import iter_recorded_bodies
+from flight_assets.opensky.credits import TIER_BUDGETS, call_cost
+from flight_assets.opensky.recorded import iter_recorded_bodies
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig, category_for, normalize_fault
 from flight_assets_tests.hour_data import GLOBAL
 
 REPO = Path(__file__).resolve().parents[1]
@@ -367,7 +367,7 @@ def test_default_source_is_500_simulated_aircraft(serve: Callable[..., FakeOpenS
 # ------------------------------------------------------------------------------------------------- subprocess
 
 RUN_SCRIPT = (
-    "import sys, argparse; from flight_assets import fake_opensky as f; p=argparse.ArgumentParser(); "
+    "import sys, argparse; from flight_assets.tools import fake_opensky as f; p=argparse.ArgumentParser(); "
     "f.add_arguments(p); sys.exit(f.run(p.parse_args(sys.argv[1:])))"
 )
 

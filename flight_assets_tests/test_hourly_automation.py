@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from flight_assets.definitions import defs
-from flight_assets.lake import LocalLake
+from flight_assets.lake.store import LocalLake
 from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body
 
 HOUR = "2025-08-30-18:00"

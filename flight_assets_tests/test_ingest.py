@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from flight_assets.config import load_settings
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
-from flight_assets.ingest import Ingester, land_recorded, land_snapshot
-from flight_assets.lake import Lake, LakeError, LocalLake, S3Lake
-from flight_assets.layout import parse_raw_key
-from flight_assets.opensky import OpenSkyClient
-from flight_assets.recorded import iter_recorded_bodies
-from flight_assets.snapshot import parse_snapshot
+from flight_assets.ingestion.poll import Ingester, land_recorded, land_snapshot
+from flight_assets.lake.layout import parse_raw_key
+from flight_assets.lake.store import Lake, LakeError, LocalLake, S3Lake
+from flight_assets.opensky.client import OpenSkyClient
+from flight_assets.opensky.recorded import iter_recorded_bodies
+from flight_assets.opensky.snapshot import parse_snapshot
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import S3FaultProxy
 
@@ -43,6 +43,7 @@ def raw_objects(lake: Lake) -> list[str]:
     return [obj.key for obj in lake.list("raw/") if parse_raw_key(obj.key)]
 
 
+@pytest.mark.slow
 def test_every_recorded_file_lands_byte_exact_and_round_trips(opensky_data: Path, lake: Lake) -> None:
     expected: dict[str, bytes] = {}
     for _name, body in iter_recorded_bodies([opensky_data]):
@@ -256,6 +257,7 @@ def test_a_very_small_box_is_sent_exactly(fake: FakeOpenSky, tmp_path: Path) -> 
     assert fake.requests_served == 1
 
 
+@pytest.mark.slow
 def test_hung_storage_costs_a_poll_its_budget_at_most_and_loses_nothing(
     fake: FakeOpenSky, s3_bucket: str, s3_proxy: S3FaultProxy, moto_server: object
 ) -> None:

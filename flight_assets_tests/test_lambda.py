@@ -15,7 +15,7 @@ import pytest
 
 from flight_assets import lambda_handler as handler_module
 from flight_assets.config import ConfigError
-from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
+from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import MotoServer
 

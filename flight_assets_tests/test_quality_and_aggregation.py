@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
-from flight_assets import quality
-from flight_assets.aggregation import COUNTRY_AGGREGATES_SCHEMA, aggregate_country_hour
+from flight_assets.states import quality
+from flight_assets.states.aggregation import COUNTRY_AGGREGATES_SCHEMA, aggregate_country_hour
 
 TS = pa.timestamp("s", tz="UTC")
 HOUR = datetime(2025, 8, 30, 18, tzinfo=UTC)
@@ -118,7 +118,7 @@ def large_hour(rows: int) -> pa.Table:
 
 
 def test_country_aggregates_parquet_is_byte_identical_across_runs_and_threads() -> None:
-    from flight_assets.validation import write_parquet
+    from flight_assets.states.validation import write_parquet
 
     validated = large_hour(600_000)
     outputs = set()

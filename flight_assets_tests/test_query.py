@@ -1,4 +1,4 @@
-"""`flight_assets.query`: DuckDB views over a local and an S3 (moto) lake, example queries, output formats."""
+"""`flight_assets.analytics.query`: DuckDB views over a local and an S3 (moto) lake, example queries, output formats."""
 
 from __future__ import annotations
 
@@ -17,15 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flight_assets.config import Settings
-from flight_assets.lake import Lake, LakeError, LocalLake, S3Lake
-from flight_assets.layout import (
-    COUNTRY_AGGREGATES_PREFIX,
-    QUARANTINE_STATES_PREFIX,
-    VALIDATED_STATES_PREFIX,
-    hour_prefix,
-)
-from flight_assets.query import (
+from flight_assets.analytics.query import (
     ALTITUDE_BANDS,
     STATES_BY_COUNTRY_FOR_A_DAY,
     VIEWS,
@@ -38,6 +30,14 @@ from flight_assets.query import (
     format_table,
     run_query,
 )
+from flight_assets.config import Settings
+from flight_assets.lake.layout import (
+    COUNTRY_AGGREGATES_PREFIX,
+    QUARANTINE_STATES_PREFIX,
+    VALIDATED_STATES_PREFIX,
+    hour_prefix,
+)
+from flight_assets.lake.store import Lake, LakeError, LocalLake, S3Lake
 from flight_assets_tests.servers import MotoServer
 
 HOURS = [
@@ -99,8 +99,8 @@ def _parquet(table: pa.Table) -> bytes:
 
 def make_data() -> dict[datetime, dict[str, Any]]:
     """Per hour: the validated rows, the validated table, the quarantine rows and the aggregates table."""
-    from flight_assets.aggregation import aggregate_country_hour
-    from flight_assets.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
+    from flight_assets.states.aggregation import aggregate_country_hour
+    from flight_assets.states.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
 
     rng = random.Random(20250830)
     data = {}
@@ -403,6 +403,7 @@ def test_bad_sql_raises_query_error_with_duckdbs_message(filled: Settings) -> No
 # `flight-assets query` on a lake that is not there or has no data for the view
 
 
+@pytest.mark.slow
 def test_query_command_says_when_the_lake_or_its_table_is_not_there(
     tmp_path: Path, moto_server: MotoServer, s3_lake: S3Lake
 ) -> None:

@@ -15,9 +15,13 @@ import pytest
 
 from flight_assets.definitions import defs
 from flight_assets.defs.partitions import hourly_partitions
-from flight_assets.hourly_tables import partition_key_path
-from flight_assets.lake import LocalLake
-from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
+from flight_assets.lake.hourly_tables import partition_key_path
+from flight_assets.lake.layout import (
+    COUNTRY_AGGREGATES_PREFIX,
+    QUARANTINE_STATES_PREFIX,
+    VALIDATED_STATES_PREFIX,
+)
+from flight_assets.lake.store import LocalLake
 from flight_assets_tests.hour_data import GLOBAL, land_bodies, load_global, retimed_body
 
 HOUR = "2025-08-30-18:00"
@@ -227,11 +231,12 @@ def test_an_unreadable_object_is_quarantined_and_does_not_fail_its_range(
     assert row["source_key"] == broken and "not gzip" in row["detail"]
 
 
+@pytest.mark.slow
 def test_a_transient_s3_error_is_retried_and_events_always_match_bytes(
     instance: dg.DagsterInstance, s3_proxy: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch,
     global_doc: dict[str, Any],
 ) -> None:
-    from flight_assets.lake import S3Lake
+    from flight_assets.lake.store import S3Lake
 
     uri = f"s3://{s3_bucket}/lake"
     monkeypatch.setenv("FLIGHT_LAKE", uri)
@@ -258,7 +263,7 @@ def test_a_transient_s3_error_is_retried_and_events_always_match_bytes(
 
 
 def test_a_stale_build_never_replaces_a_newer_one(lake: LocalLake, global_doc: dict[str, Any]) -> None:
-    from flight_assets.hourly_build import RawInputs, build_validated
+    from flight_assets.states.build import RawInputs, build_validated
 
     land_bodies(lake, [retimed_body(global_doc, HOUR_START + 60 + 30 * i) for i in range(2)])
     seen: list[int] = []

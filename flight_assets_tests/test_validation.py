@@ -1,4 +1,4 @@
-"""Unit tests of the validated_states engine (flight_assets.validation): real recordings and crafted rows."""
+"""Unit tests of the validated_states engine (flight_assets.states.validation): real recordings and crafted rows."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from flight_assets.validation import (
+from flight_assets.states.validation import (
     HARD_RULES,
     MAX_GROUND_ALTITUDE_M,
     MAX_PLAUSIBLE_SPEED_MS,
@@ -191,7 +191,7 @@ def test_dc_metro_capture_as_one_hour() -> None:
 @needs_data
 @pytest.mark.parametrize("name", [p for p, _ in _real_files()] if DATA.exists() else [])
 def test_fast_parser_matches_exact_parser(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import flight_assets.validation as validation
+    import flight_assets.states.validation as validation
 
     raw = (DATA / name).read_bytes()
     doc = json.loads(raw)

@@ -8,8 +8,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from flight_assets.config import Settings, load_settings
-from flight_assets.ingest import Ingester
-from flight_assets.lake import Lake, open_lake
+from flight_assets.ingestion.poll import Ingester
+from flight_assets.lake.store import Lake, open_lake
 
 
 class FlightLakeResource(dg.ConfigurableResource):

@@ -8,8 +8,8 @@ from datetime import timedelta
 import dagster as dg
 
 from flight_assets.config import ConfigError, load_settings
-from flight_assets.credits import MIN_INTERVAL_S, plan_cadence
 from flight_assets.defs.partitions import hourly_partitions
+from flight_assets.opensky.credits import MIN_INTERVAL_S, plan_cadence
 
 # Lambda's snapshots are reported by raw_landing_sensor once a minute, so no window is shorter than these.
 MIN_WARN_WINDOW = timedelta(minutes=2)

@@ -8,8 +8,8 @@ import dagster as dg
 
 from flight_assets.defs.ingestion.assets import raw_snapshots
 from flight_assets.defs.resources import FlightLakeResource, OpenSkyResource
-from flight_assets.layout import parse_raw_key, partition_key_for_time
-from flight_assets.raw_index import hour_summary
+from flight_assets.lake.layout import parse_raw_key, partition_key_for_time
+from flight_assets.lake.raw_index import hour_summary
 
 
 @dg.op(description="Poll OpenSky once (if the credit governor allows) and land the snapshot in raw/.")

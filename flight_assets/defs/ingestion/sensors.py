@@ -7,12 +7,12 @@ import time
 import dagster as dg
 
 from flight_assets.config import ConfigError, load_settings, poll_sensor_enabled
-from flight_assets.credit_budget import CreditGovernor
-from flight_assets.credits import MIN_INTERVAL_S
 from flight_assets.defs.ingestion.assets import raw_snapshots
 from flight_assets.defs.ingestion.jobs import ingest_snapshot_job
-from flight_assets.lake import LakeError, open_lake
-from flight_assets.raw_index import scan_new_raw_keys
+from flight_assets.lake.raw_index import scan_new_raw_keys
+from flight_assets.lake.store import LakeError, open_lake
+from flight_assets.opensky.credits import MIN_INTERVAL_S
+from flight_assets.opensky.governor import CreditGovernor
 
 POLL_SLOT_S = MIN_INTERVAL_S  # one run key per 30-s slot, the grid the governor's cadence uses at its fastest
 

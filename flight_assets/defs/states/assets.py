@@ -16,15 +16,16 @@ import dagster as dg
 import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
-from flight_assets.aggregation import COLUMN_SOURCES, COUNTRY_AGGREGATES_SCHEMA
-from flight_assets.credits import plan_cadence
 from flight_assets.defs.ingestion.assets import raw_snapshots
 from flight_assets.defs.partitions import hourly_partitions
 from flight_assets.defs.resources import FlightLakeResource
 from flight_assets.defs.states import checks
 from flight_assets.defs.states.checks import COUNTRY_AGGREGATES, VALIDATED_STATES
 from flight_assets.defs.table_metadata import column_lineage, column_schema
-from flight_assets.hourly_build import (
+from flight_assets.lake.layout import PARTITION_KEY_FORMAT, partition_start
+from flight_assets.opensky.credits import plan_cadence
+from flight_assets.states.aggregation import COLUMN_SOURCES, COUNTRY_AGGREGATES_SCHEMA
+from flight_assets.states.build import (
     AggregatedHour,
     MissingValidatedHour,
     NoRawData,
@@ -33,8 +34,7 @@ from flight_assets.hourly_build import (
     build_validated,
     validated_outcomes,
 )
-from flight_assets.layout import PARTITION_KEY_FORMAT, partition_start
-from flight_assets.validation import VALIDATED_SCHEMA
+from flight_assets.states.validation import VALIDATED_SCHEMA
 
 # The automation builds an hour as soon as it closes and takes seconds; one older than 80 min means it stalled.
 HOURLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2), warn_window=timedelta(minutes=80))

@@ -18,7 +18,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from flight_assets.defs.partitions import hourly_partitions
-from flight_assets.quality import ERROR, CheckOutcome
+from flight_assets.states.quality import ERROR, CheckOutcome
 
 VALIDATED_STATES = dg.AssetKey("validated_states")
 COUNTRY_AGGREGATES = dg.AssetKey("country_aggregates")

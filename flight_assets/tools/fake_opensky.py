@@ -12,7 +12,7 @@ Sources of state vectors:
   callsigns, null positions, stale positions, negative altitudes, FLARM rows, ints for floats, null squawks).
 
 Auth and credits follow the real API: OAuth2 client credentials at the Keycloak token path, `Bearer` tokens
-that expire (401), per-identity credit budgets from `flight_assets.credits`, `X-Rate-Limit-Remaining` on
+that expire (401), per-identity credit budgets from `flight_assets.opensky.credits`, `X-Rate-Limit-Remaining` on
 success and 429 `Too many requests` with `X-Rate-Limit-Retry-After-Seconds` when a call costs more than
 what is left.
 
@@ -60,9 +60,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flight_assets.config import TOKEN_PATH
-from flight_assets.credits import TIER_BUDGETS, TIERS, BBox, call_cost, parse_bbox
-from flight_assets.recorded import iter_recorded_bodies
-from flight_assets.snapshot import SnapshotError, parse_snapshot
+from flight_assets.opensky.credits import TIER_BUDGETS, TIERS, BBox, call_cost, parse_bbox
+from flight_assets.opensky.recorded import iter_recorded_bodies
+from flight_assets.opensky.snapshot import SnapshotError, parse_snapshot
 
 API_PREFIX = "/api"
 STATES_PATH = "/api/states/all"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flight_assets.validation import VALUE_DOMAINS
+from flight_assets.states.validation import VALUE_DOMAINS
 
 ERROR = "ERROR"
 WARN = "WARN"

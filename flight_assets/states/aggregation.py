@@ -17,7 +17,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from flight_assets.validation import SOFT_RULES
+from flight_assets.states.validation import SOFT_RULES
 
 UNKNOWN_COUNTRY = "Unknown"  # rows whose origin_country is empty (FLARM gliders, some ADS-B) aggregate here
 

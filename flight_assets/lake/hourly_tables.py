@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flight_assets.lake import Lake, LakeError
-from flight_assets.layout import hour_prefix, parse_raw_key, partition_start, raw_hour_prefix
+from flight_assets.lake.layout import hour_prefix, parse_raw_key, partition_start, raw_hour_prefix
+from flight_assets.lake.store import Lake, LakeError
 
 PART_NAME = "part-0.parquet"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from flight_assets.credits import DAY_S, BBox, plan_cadence
-from flight_assets.lake import Lake
-from flight_assets.layout import RAW_STATES_PREFIX, VALIDATED_STATES_PREFIX, parse_raw_key
+from flight_assets.lake.layout import RAW_STATES_PREFIX, VALIDATED_STATES_PREFIX, parse_raw_key
+from flight_assets.lake.store import Lake
+from flight_assets.opensky.credits import DAY_S, BBox, plan_cadence
 
 DAYS_PER_MONTH = 30
 

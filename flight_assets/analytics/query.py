@@ -34,8 +34,12 @@ import duckdb
 import pyarrow as pa
 
 from flight_assets.config import Settings, aws_region
-from flight_assets.lake import LakeError
-from flight_assets.layout import COUNTRY_AGGREGATES_PREFIX, QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
+from flight_assets.lake.layout import (
+    COUNTRY_AGGREGATES_PREFIX,
+    QUARANTINE_STATES_PREFIX,
+    VALIDATED_STATES_PREFIX,
+)
+from flight_assets.lake.store import LakeError
 
 VALIDATED_VIEW = "validated_states"
 QUARANTINE_VIEW = "quarantined_states"
@@ -109,8 +113,8 @@ class QueryError(ValueError):
 def _table_schemas() -> dict[str, tuple[str, pa.Schema]]:
     """View name → (lake prefix, the columns the pipeline writes there)."""
     # Imported here, not at module level: validation's schemas are still evolving and are read when a view is made.
-    from flight_assets.aggregation import COUNTRY_AGGREGATES_SCHEMA
-    from flight_assets.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
+    from flight_assets.states.aggregation import COUNTRY_AGGREGATES_SCHEMA
+    from flight_assets.states.validation import QUARANTINE_SCHEMA, VALIDATED_SCHEMA
 
     return {
         VALIDATED_VIEW: (VALIDATED_STATES_PREFIX, VALIDATED_SCHEMA),
@@ -415,7 +419,7 @@ def _require_data(conn: duckdb.DuckDBPyConnection, sql: str, settings: Settings,
     empty = [view for view in VIEWS if view in without_files and view in _tables_read(conn, sql)]
     if not empty:
         return
-    from flight_assets.lake import open_lake
+    from flight_assets.lake.store import open_lake
 
     open_lake(settings.lake, settings.aws_endpoint_url).check_exists()
     prefix = without_files[empty[0]]

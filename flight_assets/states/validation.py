@@ -75,8 +75,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from flight_assets.layout import parse_raw_key
-from flight_assets.snapshot import SnapshotError, body_preview
+from flight_assets.lake.layout import parse_raw_key
+from flight_assets.opensky.snapshot import SnapshotError, body_preview
 
 try:  # ISA-L inflate is ~2x zlib's; optional, identical output.
     from isal import isal_zlib as _inflate

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flight_assets.config import TOKEN_PATH, Settings
-from flight_assets.fake_opensky import SimulatedTraffic
-from flight_assets.ingest import land_snapshot
-from flight_assets.lake import open_lake
-from flight_assets.layout import partition_key_for_time
-from flight_assets.processes import stop_process_group
-from flight_assets.snapshot import parse_snapshot
+from flight_assets.ingestion.poll import land_snapshot
+from flight_assets.lake.layout import partition_key_for_time
+from flight_assets.lake.store import open_lake
+from flight_assets.opensky.snapshot import parse_snapshot
+from flight_assets.tools.fake_opensky import SimulatedTraffic
+from flight_assets.tools.processes import stop_process_group
 
 DEMO_CLIENT = "demo-client"
 DEMO_SECRET = "demo-secret"  # the fake server's own credential, not a secret of anyone's

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flight_assets.credits import BBox, CadencePlan, plan_cadence
-from flight_assets.lake import Lake, LakeError
-from flight_assets.layout import GOVERNOR_STATE_KEY
+from flight_assets.lake.layout import GOVERNOR_STATE_KEY
+from flight_assets.lake.store import Lake, LakeError
+from flight_assets.opensky.credits import BBox, CadencePlan, plan_cadence
 
 # Polls run on a grid of cadence slots aligned to multiples of the interval (Unix time), at most one per slot, so
 # a tight loop makes exactly one call per interval. A claim this little before a slot starts counts for that slot:

@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import requests
 
 from flight_assets.config import Settings
-from flight_assets.credits import BBox
+from flight_assets.opensky.credits import BBox
+from flight_assets.opensky.snapshot import ParsedSnapshot, SnapshotError, body_preview, parse_snapshot
 from flight_assets.redact import redact
-from flight_assets.snapshot import ParsedSnapshot, SnapshotError, body_preview, parse_snapshot
 
 log = logging.getLogger(__name__)
 

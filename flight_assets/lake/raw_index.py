@@ -9,8 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flight_assets.lake import Lake
-from flight_assets.layout import (
+from flight_assets.lake.layout import (
     RAW_STATES_PREFIX,
     hour_prefix,
     parse_raw_key,
@@ -18,6 +17,7 @@ from flight_assets.layout import (
     partition_start,
     raw_hour_prefix,
 )
+from flight_assets.lake.store import Lake
 
 RECENT_HOURS = 2  # hours re-listed on every scan, to catch snapshots that land out of key order
 

@@ -13,6 +13,17 @@ from dataclasses import dataclass
 
 from flight_assets.redact import redact
 
+# The fields of one state vector, in the API's order: 17 since 2017, `category` 18th with `extended=1`, and
+# pre-2017 rows stop after the first 13. The one home of the layout: validation, the fake server and the landing
+# code index rows through these.
+STATE_FIELDS: tuple[str, ...] = (
+    "icao24", "callsign", "origin_country", "time_position", "last_contact", "longitude", "latitude",
+    "baro_altitude", "on_ground", "velocity", "true_track", "vertical_rate", "sensors", "geo_altitude", "squawk",
+    "spi", "position_source", "category",
+)  # fmt: skip
+FIELD_INDEX: dict[str, int] = {name: index for index, name in enumerate(STATE_FIELDS)}
+_LAST_CONTACT = FIELD_INDEX["last_contact"]
+
 
 class SnapshotError(ValueError):
     """The body is not a usable `/states/all` response; the message says why and shows its first bytes."""
@@ -61,7 +72,8 @@ def parse_snapshot(body: bytes, *, allow_bare_array: bool = False, status: int |
     time_source = "api"
     if isinstance(doc, list) and allow_bare_array:
         rows = doc
-        contacts = [r[4] for r in rows if isinstance(r, list) and len(r) > 4 and isinstance(r[4], int)]
+        contacts = [r[_LAST_CONTACT] for r in rows
+                    if isinstance(r, list) and len(r) > _LAST_CONTACT and isinstance(r[_LAST_CONTACT], int)]
         if not contacts:
             raise SnapshotError("bare array of states has no integer last_contact to date it by")
         snapshot_time = max(contacts)

@@ -76,7 +76,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from flight_assets.lake.layout import parse_raw_key
-from flight_assets.opensky.snapshot import SnapshotError, body_preview
+from flight_assets.opensky.snapshot import STATE_FIELDS, SnapshotError, body_preview
 
 try:  # ISA-L inflate is ~2x zlib's; optional, identical output.
     from isal import isal_zlib as _inflate
@@ -137,11 +137,7 @@ VALUE_DOMAINS: dict[str, tuple[float, float, bool]] = {
     "category": (0, 20, True),
 }
 
-FIELDS: tuple[str, ...] = (
-    "icao24", "callsign", "origin_country", "time_position", "last_contact", "longitude", "latitude",
-    "baro_altitude", "on_ground", "velocity", "true_track", "vertical_rate", "sensors", "geo_altitude", "squawk",
-    "spi", "position_source", "category",
-)  # fmt: skip
+FIELDS = STATE_FIELDS  # the API's field order (opensky/snapshot.py)
 # JSON kind expected per field ("any" = not checked, not kept); null is always allowed at parse time.
 _KINDS: dict[str, str] = {
     "icao24": "string", "callsign": "string", "origin_country": "string", "time_position": "integer",

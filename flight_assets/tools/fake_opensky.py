@@ -62,7 +62,7 @@ from urllib.parse import parse_qs, urlsplit
 from flight_assets.config import TOKEN_PATH
 from flight_assets.opensky.credits import TIER_BUDGETS, TIERS, BBox, call_cost, parse_bbox
 from flight_assets.opensky.recorded import iter_recorded_bodies
-from flight_assets.opensky.snapshot import SnapshotError, parse_snapshot
+from flight_assets.opensky.snapshot import FIELD_INDEX, SnapshotError, parse_snapshot
 
 API_PREFIX = "/api"
 STATES_PATH = "/api/states/all"
@@ -428,7 +428,7 @@ def _select_rows(
     for row in rows:
         if bbox is not None and not _in_box(row, bbox):
             continue
-        if icaos is not None and str(row[0]).strip().lower() not in icaos:
+        if icaos is not None and str(row[FIELD_INDEX["icao24"]]).strip().lower() not in icaos:
             continue
         if shift or (extended and len(row) == 17):
             row = list(row)
@@ -437,7 +437,7 @@ def _select_rows(
                     if isinstance(row[index], int) and not isinstance(row[index], bool):
                         row[index] += shift
             if extended and len(row) == 17:
-                row.append(category_for(row[0]))
+                row.append(category_for(row[FIELD_INDEX["icao24"]]))
         out.append(row)
     return out
 

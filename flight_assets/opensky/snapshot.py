@@ -54,12 +54,12 @@ def sha8(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:8]
 
 
-def parse_snapshot(body: bytes, *, allow_bare_array: bool = False, status: int | None = None) -> ParsedSnapshot:
-    """Check that `body` is a complete `/states/all` response and read its `time` and state count.
+def load_states(body: bytes, *, allow_bare_array: bool = False, where: str = "") -> tuple[int, object, str]:
+    """(time, states, time source) of a `/states/all` body: the envelope's rules, in one place.
 
-    `states: null` is a valid empty snapshot. Rows of any length of at least 13 are accepted as they come.
-    """
-    where = f"HTTP {status} " if status is not None else ""
+    `states` is what the body holds under "states" ([] for null; not yet checked to be a list of rows). A bare
+    array of rows (`allow_bare_array`) is dated by its newest integer last_contact, as the API sets `time`.
+    `where` prefixes every message (an HTTP status, a raw object key)."""
     if not body.strip():
         raise SnapshotError(f"{where}response body is empty; expected OpenSky JSON")
     try:
@@ -69,30 +69,35 @@ def parse_snapshot(body: bytes, *, allow_bare_array: bool = False, status: int |
         raise SnapshotError(
             f"{where}response body is {kind} ({exc.__class__.__name__}: {exc}); first bytes: {body_preview(body)}"
         ) from None
-    time_source = "api"
     if isinstance(doc, list) and allow_bare_array:
-        rows = doc
-        contacts = [r[_LAST_CONTACT] for r in rows
-                    if isinstance(r, list) and len(r) > _LAST_CONTACT and isinstance(r[_LAST_CONTACT], int)]
+        contacts = [r[_LAST_CONTACT] for r in doc if isinstance(r, list) and len(r) > _LAST_CONTACT
+                    and type(r[_LAST_CONTACT]) is int]
         if not contacts:
-            raise SnapshotError("bare array of states has no integer last_contact to date it by")
-        snapshot_time = max(contacts)
-        time_source = "max_last_contact"
-    elif isinstance(doc, dict):
+            raise SnapshotError(f"{where}bare array of states has no integer last_contact to date it by")
+        return max(contacts), doc, "max_last_contact"
+    if isinstance(doc, dict):
         snapshot_time = doc.get("time")
-        if not isinstance(snapshot_time, int) or isinstance(snapshot_time, bool):
+        if type(snapshot_time) is not int:
             raise SnapshotError(
                 f"{where}response has no integer 'time' field (got {snapshot_time!r}); first bytes: {body_preview(body)}"
             )
         if "states" not in doc:
             raise SnapshotError(f"{where}response has no 'states' field; first bytes: {body_preview(body)}")
-        rows = doc["states"] if doc["states"] is not None else []
-    else:
-        hint = " (a bare array of rows: use `flight-assets land`, which dates it by max(last_contact))" if isinstance(doc, list) else ""
-        raise SnapshotError(
-            f"{where}response is a JSON {type(doc).__name__}, not an object with 'time' and 'states'{hint}; "
-            f"first bytes: {body_preview(body)}"
-        )
+        return snapshot_time, doc["states"] if doc["states"] is not None else [], "api"
+    hint = " (a bare array of rows: use `flight-assets land`, which dates it by max(last_contact))" if isinstance(doc, list) else ""
+    raise SnapshotError(
+        f"{where}response is a JSON {type(doc).__name__}, not an object with 'time' and 'states'{hint}; "
+        f"first bytes: {body_preview(body)}"
+    )
+
+
+def parse_snapshot(body: bytes, *, allow_bare_array: bool = False, status: int | None = None) -> ParsedSnapshot:
+    """Check that `body` is a complete `/states/all` response and read its `time` and state count.
+
+    `states: null` is a valid empty snapshot. Rows of any length of at least 13 are accepted as they come.
+    """
+    where = f"HTTP {status} " if status is not None else ""
+    snapshot_time, rows, time_source = load_states(body, allow_bare_array=allow_bare_array, where=where)
     if not isinstance(rows, list):
         raise SnapshotError(f"{where}'states' is a {type(rows).__name__}, expected a list or null")
     lengths: set[int] = set()

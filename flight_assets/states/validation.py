@@ -76,7 +76,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from flight_assets.lake.layout import parse_raw_key
-from flight_assets.opensky.snapshot import STATE_FIELDS, SnapshotError, body_preview
+from flight_assets.opensky.snapshot import STATE_FIELDS, SnapshotError, body_preview, load_states
 
 try:  # ISA-L inflate is ~2x zlib's; optional, identical output.
     from isal import isal_zlib as _inflate
@@ -537,27 +537,9 @@ def _compact(value: object) -> str:
 
 def _parse_slow(key: str, body: bytes) -> _Parsed:
     """Exact reader for any body: per-row type checks in Python. Used for odd layouts and for rows that fail."""
-    try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SnapshotError(f"{key}: body is not JSON ({exc}); first bytes: {body_preview(body)}") from None
-    if isinstance(doc, dict):
-        snapshot_time = doc.get("time")
-        if type(snapshot_time) is not int:
-            raise SnapshotError(f"{key}: no integer 'time' field (got {snapshot_time!r})")
-        if "states" not in doc:
-            raise SnapshotError(f"{key}: no 'states' field; first bytes: {body_preview(body)}")
-        rows = doc["states"] if doc["states"] is not None else []
-        if not isinstance(rows, list):
-            raise SnapshotError(f"{key}: 'states' is a {_json_kind(rows)}, expected an array or null")
-    elif isinstance(doc, list):  # bare array of rows: dated by max(last_contact), like `flight-assets land`
-        rows = doc
-        contacts = [r[4] for r in rows if isinstance(r, list) and len(r) > 4 and type(r[4]) is int]
-        if not contacts:
-            raise SnapshotError(f"{key}: bare array of states has no integer last_contact to date it by")
-        snapshot_time = max(contacts)
-    else:
-        raise SnapshotError(f"{key}: body is a JSON {_json_kind(doc)}, not a states response")
+    snapshot_time, rows, _ = load_states(body, allow_bare_array=True, where=f"{key}: ")
+    if not isinstance(rows, list):
+        raise SnapshotError(f"{key}: 'states' is a {_json_kind(rows)}, expected an array or null")
     if not -(2**63) <= snapshot_time < 2**63:
         raise SnapshotError(f"{key}: 'time' {snapshot_time} is out of range")
 

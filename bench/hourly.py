@@ -163,9 +163,9 @@ def worker_aggregates(lake_dir: str) -> dict[str, object]:
 
     from flight_assets.lake.hourly_tables import read_hour, replace_hour
     from flight_assets.lake.layout import COUNTRY_AGGREGATES_PREFIX, VALIDATED_STATES_PREFIX, partition_start
+    from flight_assets.lake.parquet import write_parquet
     from flight_assets.lake.store import LocalLake
     from flight_assets.states.aggregation import aggregate_country_hour
-    from flight_assets.states.validation import write_parquet
 
     lake = LocalLake(lake_dir)
     rss_imports = _rss_kib()

@@ -118,7 +118,7 @@ def large_hour(rows: int) -> pa.Table:
 
 
 def test_country_aggregates_parquet_is_byte_identical_across_runs_and_threads() -> None:
-    from flight_assets.states.validation import write_parquet
+    from flight_assets.lake.parquet import write_parquet
 
     validated = large_hour(600_000)
     outputs = set()

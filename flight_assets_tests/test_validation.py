@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from flight_assets.lake.parquet import write_parquet
 from flight_assets.states.validation import (
     HARD_RULES,
     MAX_GROUND_ALTITUDE_M,
@@ -27,7 +28,6 @@ from flight_assets.states.validation import (
     HourResult,
     build_and_write_hour,
     build_validated_hour,
-    write_parquet,
 )
 from flight_assets_tests.hour_data import GLOBAL, opensky_data_dir
 

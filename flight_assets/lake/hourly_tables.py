@@ -47,18 +47,6 @@ def read_hour(lake: Lake, prefix: str, partition_key: str) -> pa.Table | None:
     return pq.read_table(io.BytesIO(data))
 
 
-def parquet_schema(parquet: bytes) -> pa.Schema:
-    return pq.read_schema(io.BytesIO(parquet))
-
-
-def as_stored(schema: pa.Schema) -> pa.Schema:
-    """`schema` as a Parquet file gives it back (Parquet has no second-resolution timestamps: they become ms);
-    the contract a written file is checked against."""
-    sink = io.BytesIO()
-    pq.write_table(schema.empty_table(), sink)
-    return parquet_schema(sink.getvalue())
-
-
 def read_raw_objects(lake: Lake, keys: list[str], threads: int = 8) -> list[tuple[str, bytes]]:
     """(key, gzip bytes) of each raw object, in the order given; fetched in parallel (S3 latency dominates)."""
     if len(keys) <= 1:

@@ -20,13 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from flight_assets.lake.hourly_tables import (
-    as_stored,
-    parquet_schema,
-    read_hour,
-    read_raw_objects,
-    replace_hour,
-)
+from flight_assets.lake.hourly_tables import read_hour, read_raw_objects, replace_hour
 from flight_assets.lake.layout import (
     COUNTRY_AGGREGATES_PREFIX,
     QUARANTINE_STATES_PREFIX,
@@ -35,10 +29,11 @@ from flight_assets.lake.layout import (
     partition_start,
     raw_hour_prefix,
 )
+from flight_assets.lake.parquet import as_stored, parquet_schema, write_parquet
 from flight_assets.lake.store import Lake
 from flight_assets.states import quality
 from flight_assets.states.aggregation import aggregate_country_hour
-from flight_assets.states.validation import VALIDATED_SCHEMA, WrittenHour, build_and_write_hour, write_parquet
+from flight_assets.states.validation import VALIDATED_SCHEMA, WrittenHour, build_and_write_hour
 
 VALIDATED_CONTRACT = as_stored(VALIDATED_SCHEMA)
 # A snapshot lands every 30 s at most: three builds in a row that each saw a new one means the hour is still

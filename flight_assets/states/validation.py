@@ -1,8 +1,8 @@
 """The `validated_states` engine: one UTC hour of raw snapshots → typed, cleaned rows + a quarantine of rejects.
 
 Pure domain logic (no Dagster): `build_validated_hour(snapshots)` takes `(raw key, gzip body)` pairs of one hour
-and returns an `HourResult` (validated table, quarantine table, stats); `write_parquet(table)` turns either
-table into deterministic zstd Parquet bytes.
+and returns an `HourResult` (validated table, quarantine table, stats); `build_and_write_hour` also encodes both
+tables as the lake's Parquet (lake/parquet.py) while it works.
 
 How it is fast (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on 2 cores):
 - snapshots are processed in a thread pool; every heavy step releases the GIL (gunzip through ISA-L when the
@@ -76,6 +76,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from flight_assets.lake.layout import parse_raw_key
+from flight_assets.lake.parquet import PAGE_ROWS, parquet_options, write_parquet
 from flight_assets.opensky.snapshot import STATE_FIELDS, SnapshotError, body_preview, load_states
 
 try:  # ISA-L inflate is ~2x zlib's; optional, identical output.
@@ -103,7 +104,6 @@ __all__ = [
     "SnapshotError",
     "build_and_write_hour",
     "build_validated_hour",
-    "write_parquet",
 ]
 
 # --------------------------------------------------------------------------------------------------------------
@@ -801,7 +801,7 @@ def build_and_write_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int
     snapshots are still being parsed: Parquet encoding (~0.35 s of one core for a global hour, GIL released)
     overlaps the parallel parse instead of following it."""
     sink = io.BytesIO()
-    with pq.ParquetWriter(sink, VALIDATED_SCHEMA, **_parquet_options(VALIDATED_SCHEMA)) as writer:
+    with pq.ParquetWriter(sink, VALIDATED_SCHEMA, **parquet_options(VALIDATED_SCHEMA)) as writer:
         result = _build(list(snapshots), workers, writer, hour_start)
     return WrittenHour(result, sink.getvalue(), write_parquet(result.quarantine))
 
@@ -847,7 +847,7 @@ def _resolved(group: list[_SnapshotOut]) -> list[_SnapshotOut]:
 
 
 class _RowGroups:
-    """Hands validated rows to a Parquet writer in whole row groups of _PAGE_ROWS, so the file has the same row
+    """Hands validated rows to a Parquet writer in whole row groups of PAGE_ROWS, so the file has the same row
     groups (and bytes) as write_parquet of the finished table."""
 
     def __init__(self, writer: pq.ParquetWriter) -> None:
@@ -858,17 +858,17 @@ class _RowGroups:
     def add(self, batch: pa.RecordBatch) -> None:
         self.pending.append(batch)
         self.rows += batch.num_rows
-        if self.rows >= _PAGE_ROWS:
+        if self.rows >= PAGE_ROWS:
             table = pa.Table.from_batches(self.pending, schema=VALIDATED_SCHEMA)
-            whole = self.rows - self.rows % _PAGE_ROWS
-            self.writer.write_table(table.slice(0, whole), row_group_size=_PAGE_ROWS)
+            whole = self.rows - self.rows % PAGE_ROWS
+            self.writer.write_table(table.slice(0, whole), row_group_size=PAGE_ROWS)
             rest = table.slice(whole)
             self.pending, self.rows = rest.to_batches(), rest.num_rows
 
     def close(self) -> None:
         if self.rows:
             self.writer.write_table(pa.Table.from_batches(self.pending, schema=VALIDATED_SCHEMA),
-                                    row_group_size=_PAGE_ROWS)
+                                    row_group_size=PAGE_ROWS)
         self.pending, self.rows = [], 0
 
 
@@ -986,39 +986,3 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
     if stats.rows_valid + stats.rows_quarantined != rows_total:  # pragma: no cover - an engine bug, not data
         raise AssertionError(f"rows lost: {rows_total} in, {stats.rows_valid} + {stats.rows_quarantined} out")
     return HourResult(validated, quarantine, stats)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Parquet
-
-# Encodings, measured on the benchmark hour (1.27 M rows, 167 MB of compact JSON):
-# - zstd level 3 instead of Arrow's default 1: lat/lon shrink from 6.6 to 3.9 bytes per value (level 1 picks
-#   weak match-finder parameters for large pages); the file goes from 21.1 to 13.6 MB for +0.05 s.
-# - row groups and pages of 512 k rows (Arrow caps pages at 20 k rows, ~2 snapshots, by default): a page then
-#   spans ~50 snapshots, and per-aircraft values that repeat from one snapshot to the next in icao24 order
-#   become zstd matches. 1 M-row pages gain another 5 % but cost ~12 MB more peak memory while writing.
-# - dictionaries everywhere except latitude/longitude, which are nearly unique per row (plain + zstd beats
-#   both dictionary and BYTE_STREAM_SPLIT there: 9.8 vs 11.3 and 15.4 MB for the two columns).
-# On real data: the DC-metro capture (25.8 k distinct rows) is 8.5x smaller than its distinct raw JSON; one
-# isolated global snapshot, with nothing to repeat, 4.2x.
-_PLAIN_COLUMNS = ("longitude", "latitude")
-_PAGE_ROWS = 1 << 19
-
-
-def _parquet_options(schema: pa.Schema) -> dict[str, object]:
-    return {
-        "compression": "zstd",
-        "compression_level": 3,
-        "use_dictionary": [name for name in schema.names if name not in _PLAIN_COLUMNS],
-        "max_rows_per_page": _PAGE_ROWS,
-        "data_page_size": 64 << 20,
-        "write_statistics": True,
-        "store_schema": True,
-    }
-
-
-def write_parquet(table: pa.Table) -> bytes:
-    """Deterministic zstd Parquet bytes of `table` (same table → same bytes; no wall-clock metadata)."""
-    sink = io.BytesIO()  # getvalue() hands over its buffer without a copy
-    pq.write_table(table, sink, row_group_size=_PAGE_ROWS, **_parquet_options(table.schema))
-    return sink.getvalue()

@@ -116,15 +116,16 @@ def cmd_credits(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from flight_assets.analytics import capacity
+    from flight_assets.analytics.sizes import measure_sizes, reference_sizes
     from flight_assets.lake.store import open_lake
 
     bbox = parse_bbox(args.bbox) if args.bbox else None
     sizes = None
     if not args.reference and args.states is None:
         settings = _settings(args)
-        sizes = capacity.measure_sizes(open_lake(settings.lake, settings.aws_endpoint_url))
+        sizes = measure_sizes(open_lake(settings.lake, settings.aws_endpoint_url))
     if sizes is None:
-        sizes = capacity.reference_sizes(bbox, args.states)
+        sizes = reference_sizes(bbox, args.states)
     print(capacity.describe(capacity.plan_capacity(args.tier, bbox, sizes), days=args.days))
     return 0
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from flight_assets.analytics import capacity
+from flight_assets.analytics import capacity, sizes
 from flight_assets.cli import main
 from flight_assets.lake.store import LocalLake
 from flight_assets_tests.hour_data import land_bodies, load_global, retimed_body
 
 
 def test_licensed_global_plan_arithmetic() -> None:
-    plan = capacity.plan_capacity("licensed", None, capacity.reference_sizes(None))
+    plan = capacity.plan_capacity("licensed", None, sizes.reference_sizes(None))
     assert plan.interval_s == 30 and plan.snapshots_per_day == 2_880 and plan.credits_per_day == 11_520
     assert plan.states_per_day == 2_880 * 10_578
     assert plan.raw_bytes_per_day == pytest.approx(2_880 * 10_578 * 41.7)
@@ -31,27 +31,27 @@ def test_licensed_global_plan_arithmetic() -> None:
 
 
 def test_anonymous_tier_polls_less() -> None:
-    plan = capacity.plan_capacity("anonymous", None, capacity.reference_sizes(None))
+    plan = capacity.plan_capacity("anonymous", None, sizes.reference_sizes(None))
     assert plan.interval_s == 864 and plan.snapshots_per_day == 100 and plan.credits_per_day == 400
 
 
 def test_box_states_are_an_area_share_unless_given() -> None:
     box = (38.0, -78.0, 40.0, -76.0)
-    assert capacity.reference_sizes(box).states_per_snapshot == pytest.approx(10_578 * 4 / 64_800)
-    assert capacity.reference_sizes(box, 70).states_per_snapshot == 70
-    assert capacity.plan_capacity("standard", box, capacity.reference_sizes(box, 70)).states_per_day == 2_880 * 70
+    assert sizes.reference_sizes(box).states_per_snapshot == pytest.approx(10_578 * 4 / 64_800)
+    assert sizes.reference_sizes(box, 70).states_per_snapshot == 70
+    assert capacity.plan_capacity("standard", box, sizes.reference_sizes(box, 70)).states_per_day == 2_880 * 70
 
 
 def test_sizes_are_measured_from_the_lake(tmp_path: Path, opensky_data: Path) -> None:
     lake = LocalLake(tmp_path / "lake")
-    assert capacity.measure_sizes(lake) is None
+    assert sizes.measure_sizes(lake) is None
     doc = load_global(opensky_data)
     keys = land_bodies(lake, [retimed_body(doc, 1_756_576_800 + 30 * i) for i in range(3)])
     stored = sum(o.size for o in lake.list("raw/") if o.key in keys)
-    sizes = capacity.measure_sizes(lake)
-    assert sizes is not None and sizes.states_per_snapshot == 10_578
-    assert sizes.raw_bytes_per_state == pytest.approx(stored / (3 * 10_578))
-    assert sizes.source.startswith("lake")
+    measured = sizes.measure_sizes(lake)
+    assert measured is not None and measured.states_per_snapshot == 10_578
+    assert measured.raw_bytes_per_state == pytest.approx(stored / (3 * 10_578))
+    assert measured.source.startswith("lake")
 
 
 def test_plan_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -145,9 +145,13 @@ class OpenSkyClient:
 
     # -- states ------------------------------------------------------------------------------------------------
     def states_url(
-        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None
+        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None,
+        at: int | None = None,
     ) -> str:
+        """The `/states/all` URL; `at` asks for the state at that Unix time (`time=`, users only, last hour)."""
         params: list[tuple[str, str]] = []
+        if at is not None:
+            params.append(("time", str(int(at))))
         if bbox is not None:
             params += [("lamin", f"{bbox[0]:g}"), ("lomin", f"{bbox[1]:g}"), ("lamax", f"{bbox[2]:g}"),
                        ("lomax", f"{bbox[3]:g}")]
@@ -157,14 +161,16 @@ class OpenSkyClient:
         return f"{self.api_url}/states/all" + (f"?{urlencode(params)}" if params else "")
 
     def fetch_states(
-        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None
+        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None,
+        at: int | None = None,
     ) -> FetchedSnapshot:
         """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s`.
 
         Raises RateLimited on 429 (never sleeps through it), OpenSkyBadBody on an unusable 200 body (not retried:
-        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures.
+        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures (a `time=`
+        older than OpenSky's one-hour horizon is a 400).
         """
-        url = self.states_url(bbox, extended, icao24)
+        url = self.states_url(bbox, extended, icao24, at)
         started = time.monotonic()
         deadline_wall = time.time() + self.deadline_s
         refreshed = False

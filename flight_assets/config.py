@@ -153,6 +153,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+def switch(env: Mapping[str, str] | None, name: str) -> bool | None:
+    """An on/off setting such as FLIGHT_REPAIR_SENSOR: True, False, or None when unset (the caller's default)."""
+    env = os.environ if env is None else env
+    choice = env.get(name, "").strip().lower()
+    if choice in ("on", "1", "true", "yes"):
+        return True
+    if choice in ("off", "0", "false", "no"):
+        return False
+    return None
+
+
 # Unset, the first partition is the start of the UTC day a week ago: a fresh install shows the last 7 days (168-192
 # hours), not thousands of empty ones. A deployment sets FLIGHT_PARTITIONS_START to its first day of data (the
 # Terraform does, from `partitions_start`) so that history stays visible as the weeks go by.

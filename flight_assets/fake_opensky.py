@@ -29,7 +29,7 @@ Random faults: `--error-rate` (503 HTML), `--truncate-rate`, `--html-rate`, seed
 
 History: an authenticated request with `time=T` gets the state at T like OpenSky's: T rounded down to 5 s,
 400 when older than an hour; the simulated fleet at T, or (replay) the newest body served with time <= T within
-the last hour. Anonymous requests ignore `time`.
+the last hour (404 when it served nothing that early). Anonymous requests ignore `time`.
 
 Other endpoints: `GET /redirect/<path>?q` → 302 `/<path>?q`; `GET /_control/state`; `POST /_control/faults`
 (JSON list or object); `DELETE /_control/faults`; `POST /_control/expire-tokens`.
@@ -1194,6 +1194,10 @@ class FakeOpenSky:
                 return _too_many_requests(self.config.retry_after)
             if at is not None:
                 self._history_requests.append(at)
+                if self._replay is not None and not any(entry[0] <= at for entry in self._served):
+                    # A replay has no history before what it served: say so rather than invent an empty sky.
+                    return _text_reply(404, f"No state vectors at time={at}: nothing was served at or before it "
+                                            "within the last hour\n")
             elif self._replay is not None:
                 index = self._replay.next_index()
                 if index is None:
@@ -1244,15 +1248,12 @@ class FakeOpenSky:
         return _dump(snapshot_time + shift, _select_rows(rows, bbox, icaos, extended, shift))
 
     def _history_body(self, at: int, bbox: BBox | None, icaos: set[str] | None, extended: bool) -> bytes:
-        """The state at `at`: the simulated fleet then, or the newest replayed body served with time <= at
-        (`states` null when nothing was served before it within the hour)."""
+        """The state at `at`: the simulated fleet then, or the newest replayed body served with time <= at."""
         if self._replay is None:
             assert self._fleet is not None
             return _dump(at, _select_rows(self._fleet.rows(at), bbox, icaos, extended))
         with self._lock:
             earlier = [entry for entry in self._served if entry[0] <= at]
-        if not earlier:
-            return _dump(at, [])
         _, index, shift, _ = max(earlier, key=lambda entry: (entry[0], entry[3]))
         return self._replay_body(index, shift, bbox, icaos, extended)
 

@@ -1,9 +1,9 @@
 """Gap repair: fetch the planned slots that have no raw snapshot from OpenSky's last hour (`time=`) and land them.
 
 Pure Python (no Dagster, no pyarrow), used by `flight-assets repair` and the `gap_repair_sensor`. The slot grid is
-the governor's planned cadence (`interval_s`, aligned to the Unix epoch); a slot `s` has a snapshot when a raw
-object's own `time` lies within half an interval of it, so snapshots whose `time` trails the poll by a few seconds
-(OpenSky sets `time` to the newest last_contact) still count for their slot. Every repair call is claimed from
+the governor's planned cadence (`interval_s`), counted from each hour's start exactly as the `completeness` check
+counts it, so what repair fills is what that check finds missing; a slot has a snapshot when a raw object's own
+`time` lies in it. Every repair call is claimed from
 the governor's *spare* credits (what the live cadence does not need until the window renews), newest slot first,
 so a repair never causes a 429, never delays a live poll, and loses the least to the one-hour horizon.
 """
@@ -26,6 +26,7 @@ from flight_assets.opensky import OpenSkyClient, OpenSkyError, OpenSkyHTTPError,
 HISTORY_S = 3600  # OpenSky answers `time=T` for T within the last hour only (older: HTTP 400)
 # Slots this close to the horizon are not asked for: the request could reach OpenSky after T has left the hour.
 HORIZON_MARGIN_S = 60
+HISTORY_RESOLUTION_S = 5  # users get `time=` rounded down to a multiple of 5 s
 REPAIR_WRITER = "repair"  # object metadata `writer` of snapshots landed by `flight-assets repair`
 
 
@@ -70,28 +71,50 @@ def _raw_times(lake: Lake, start: int, end: int) -> list[int]:
     return sorted(times)
 
 
+def planned_slots(hour_start: int, interval_s: int) -> range:
+    """The slot starts of one hour, as the `completeness` check counts them: every `interval_s` from the hour's
+    start (the last slot may be cut short by the hour's end)."""
+    return range(hour_start, hour_start + 3600, interval_s)
+
+
+def request_time(slot: int) -> int:
+    """The `time=` to ask for a slot: OpenSky rounds down to 5 s, so ask for the first multiple of 5 inside the
+    slot, or the answer would belong to the slot before."""
+    return -(-slot // HISTORY_RESOLUTION_S) * HISTORY_RESOLUTION_S
+
+
 def find_gaps(lake: Lake, interval_s: int, since_s: int, now: float) -> Gaps:
     """The planned slots of the last `since_s` seconds that no raw snapshot covers, newest first.
 
-    The newest two intervals are left to the live poller; slots older than OpenSky's hour (minus a margin) are
-    counted in `beyond_horizon` and never requested.
+    Slots start every `interval_s` from each hour's start, exactly as the `completeness` check counts them, and a
+    slot has a snapshot when a raw object's own `time` lies in it. A slot is only considered once it and one more
+    interval have passed (the live poller's own chance to land it); slots older than OpenSky's hour (minus a
+    margin) are counted in `beyond_horizon` and never requested.
     """
-    first = math.ceil((now - since_s) / interval_s) * interval_s
-    horizon = math.ceil((now - HISTORY_S + HORIZON_MARGIN_S) / interval_s) * interval_s
-    last = math.floor((now - 2 * interval_s) / interval_s) * interval_s
-    beyond = max(0, (min(horizon, last + interval_s) - first) // interval_s)
-    first = max(first, horizon)
-    if last < first:
-        return Gaps(first, last, interval_s, 0, (), beyond)
-    half = interval_s / 2
-    times = _raw_times(lake, int(first - half), int(last + half))
+    earliest = now - since_s
+    horizon = now - HISTORY_S + HORIZON_MARGIN_S
+    latest = now - 2 * interval_s
+    considered: list[int] = []
+    beyond = 0
+    hour = int(earliest // 3600 * 3600)
+    while hour <= latest:
+        for slot in planned_slots(hour, interval_s):
+            if earliest <= slot <= latest:
+                if slot < horizon:
+                    beyond += 1
+                else:
+                    considered.append(slot)
+        hour += 3600
+    if not considered:
+        return Gaps(int(max(earliest, horizon)), int(latest), interval_s, 0, (), beyond)
+    times = _raw_times(lake, considered[0], considered[-1] + interval_s)
     missing = []
-    for slot in range(last, first - 1, -interval_s):
-        # A snapshot within [slot - half, slot + half) covers the slot.
-        i = bisect.bisect_left(times, slot - half)
-        if not (i < len(times) and times[i] < slot + half):
+    for slot in reversed(considered):
+        end = min(slot + interval_s, slot // 3600 * 3600 + 3600)
+        i = bisect.bisect_left(times, slot)
+        if not (i < len(times) and times[i] < end):
             missing.append(slot)
-    return Gaps(first, last, interval_s, (last - first) // interval_s + 1, tuple(missing), beyond)
+    return Gaps(considered[0], considered[-1], interval_s, len(considered), tuple(missing), beyond)
 
 
 @dataclass
@@ -102,6 +125,7 @@ class RepairReport:
     fetched: int = 0
     landed: int = 0
     already_there: int = 0
+    unavailable: int = 0  # slots OpenSky had no state vectors for (HTTP 404)
     not_fetched: int = 0  # missing slots left for a later repair (no spare credits, the time limit, an error)
     stop_reason: str | None = None  # why the remaining slots were not fetched
     failed: bool = False  # an error (not a governed skip) stopped the repair
@@ -128,7 +152,7 @@ class RepairReport:
                          f"({self.spare_credits:,} spare credits); nothing fetched")
         else:
             lines.append(f"fetched {self.fetched}, landed {self.landed}, already there {self.already_there}, "
-                         f"not fetched {self.not_fetched}")
+                         f"unavailable {self.unavailable}, not fetched {self.not_fetched}")
         if self.stop_reason:
             lines.append(("error: " if self.failed else "stopped: ") + self.stop_reason)
         return "\n".join(lines)
@@ -186,23 +210,27 @@ def repair_gaps(
             report.stop_reason = decision.message
             break
         try:
-            fetched = client.fetch_states(settings.bbox, settings.extended, at=slot)
+            fetched = client.fetch_states(settings.bbox, settings.extended, at=request_time(slot))
         except RateLimited as exc:
-            governor.record_rate_limited(exc.resume_at, exc.remaining)
+            governor.record_rate_limited(exc.resume_at, exc.remaining, now=call_now)
             report.stop_reason, report.failed = str(exc), True
             break
         except OpenSkyError as exc:
             status = exc.status if isinstance(exc, OpenSkyHTTPError) else None
             with contextlib.suppress(LakeError):
-                governor.record_response(client.last_credits_remaining, status)
-            report.stop_reason, report.failed = f"fetching time={slot} failed: {exc}", True
+                governor.record_response(client.last_credits_remaining, status, now=call_now)
+            if status == 404:  # no state vectors at that time: nothing to land there, the other slots go on
+                pending.pop(0)
+                report.unavailable += 1
+                continue
+            report.stop_reason, report.failed = f"fetching time={request_time(slot)} failed: {exc}", True
             break
         pending.pop(0)
         report.fetched += 1
-        metadata = {**fetched_metadata(fetched, writer), "requested-time": str(slot)}
+        metadata = {**fetched_metadata(fetched, writer), "requested-time": str(request_time(slot))}
         landed = land_snapshot(lake, fetched.body, fetched.parsed, metadata)
         with contextlib.suppress(LakeError):  # the next response refreshes the balance
-            governor.record_response(fetched.credits_remaining, fetched.status)
+            governor.record_response(fetched.credits_remaining, fetched.status, now=call_now)
         if landed.created:
             report.landed += 1
             report.landed_keys.append(landed.key)

@@ -9,17 +9,26 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from flight_assets.cli import main
 from flight_assets.config import load_settings
 from flight_assets.credit_budget import CreditGovernor
+from flight_assets.definitions import defs
+from flight_assets.defs.ingestion.sensors import (
+    gap_repair_sensor,
+    raw_landing_sensor,
+    repair_materializations,
+    repair_sensor_default_status,
+)
 from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig, SimulatedTraffic
 from flight_assets.ingest import Ingester, land_snapshot
 from flight_assets.lake import LocalLake
-from flight_assets.layout import parse_raw_key
+from flight_assets.layout import parse_raw_key, partition_key_for_time
 from flight_assets.repair import HISTORY_S, find_gaps, parse_duration, repair_gaps
 from flight_assets.snapshot import parse_snapshot
+from flight_assets_tests.test_hourly_automation import AGGREGATES, VALIDATED, Automation, at, report_raw
 
 CLIENT, SECRET = "repair-client", "repair-secret"
 INTERVAL = 30  # licensed tier, the globe: the 30-s cadence
@@ -48,17 +57,18 @@ def slots_back(now: float, first: int, last: int) -> list[int]:
 def gapped_lake(tmp_path: Path) -> tuple[LocalLake, float, list[int], list[int]]:
     """75 minutes of 30-s snapshots, minus a 5-minute gap 20 minutes ago and a 2-minute gap 70 minutes ago.
 
-    Some snapshots carry a `time` a few seconds before their slot, as OpenSky's do (time = newest last_contact).
+    Snapshots carry a `time` up to 3 s into their slot, not on its start (OpenSky's time is the newest last_contact).
     """
     lake = LocalLake(tmp_path / "lake")
     now = time.time()
     traffic = SimulatedTraffic(AIRCRAFT, seed=7, epoch=now)
     recent_gap = slots_back(now, 30, 39)  # 10 slots = 5 minutes
     old_gap = slots_back(now, 140, 143)  # older than an hour: OpenSky has no history there
-    for k, slot in enumerate(slots_back(now, 0, 150)):
+    # Up to the slot in progress, so that a slot turning due while the test runs is never a gap.
+    for k, slot in enumerate(slots_back(now, -2, 150)):
         if slot in recent_gap or slot in old_gap:
             continue
-        at = slot - (k % 4)  # 0-3 s early
+        at = slot + (k % 4)
         body = traffic.body(at)
         land_snapshot(lake, body, parse_snapshot(body), {"writer": "test"})
     return lake, now, sorted(recent_gap, reverse=True), old_gap
@@ -153,3 +163,107 @@ def test_since_parsing_and_gap_window(tmp_path: Path) -> None:
     gaps = find_gaps(lake, INTERVAL, 600, now=1_800_000_000.0)
     # 10 minutes back, minus the two newest intervals left to the live poller
     assert gaps.slots == len(gaps.missing) == 19 and gaps.missing[0] == 1_800_000_000 - 2 * INTERVAL
+
+
+# ------------------------------------------------------------------------------------------------------ Dagster
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def test_gap_repair_sensor_repairs_and_reports_the_hours(
+    fake: FakeOpenSky, gapped_lake: tuple[LocalLake, float, list[int], list[int]],
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lake, _, gap, _ = gapped_lake
+    for name, value in env_for(fake, lake).items():
+        monkeypatch.setenv(name, value)
+    result = gap_repair_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.SensorResult) and result.asset_events
+    events = [e for e in result.asset_events if isinstance(e, dg.AssetMaterialization)]
+    assert {e.partition for e in events} == {partition_key_for_time(slot) for slot in gap}
+    assert sum(e.metadata["repaired_snapshots"].value for e in events) == len(gap)  # type: ignore[union-attr]
+    assert all(e.asset_key == dg.AssetKey("raw_snapshots") for e in events)
+    repaired = [o.key for o in lake.list("raw/") if (lake.head(o.key) or {}).get("writer") == "dagster-repair"]
+    assert sorted(parse_raw_key(k)[0] for k in repaired) == sorted(gap)  # type: ignore[index]
+    # raw_landing_sensor does not report them a second time.
+    landing = raw_landing_sensor(dg.build_sensor_context(instance=instance))
+    reported = sum(e.metadata["new_snapshots"].value for e in landing.asset_events)  # type: ignore[union-attr]
+    assert reported == len(list(lake.list("raw/"))) - len(gap)
+    # The next tick finds nothing to do and says so.
+    again = gap_repair_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(again, dg.SensorResult) and not again.asset_events
+    assert again.skip_reason is not None and "0 missing" in str(again.skip_reason.skip_message)
+    assert len(fake.history_requests) == len(gap)
+
+
+def test_gap_repair_sensor_skips_without_credentials(
+    tmp_path: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLIGHT_LAKE", str(tmp_path / "lake"))
+    skipped = gap_repair_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(skipped, dg.SkipReason)
+    assert str(skipped.skip_message).startswith("cannot repair: repair needs OpenSky credentials")
+    assert repair_sensor_default_status() == dg.DefaultSensorStatus.STOPPED
+    monkeypatch.setenv("OPENSKY_CLIENT_ID", CLIENT)
+    monkeypatch.setenv("OPENSKY_CLIENT_SECRET", SECRET)
+    assert repair_sensor_default_status() == dg.DefaultSensorStatus.RUNNING
+    monkeypatch.setenv("FLIGHT_REPAIR_SENSOR", "off")
+    assert repair_sensor_default_status() == dg.DefaultSensorStatus.STOPPED
+
+
+HOUR = "2025-08-30-18:00"
+HOUR_START = 1_756_576_800
+
+
+def completeness_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    (evaluation,) = [e.event_specific_data for e in result.all_events
+                     if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                     and e.event_specific_data.check_name == "completeness"]
+    return evaluation
+
+
+def test_a_repaired_hour_is_rebuilt_by_the_automation_and_completeness_counts_the_repair(
+    tmp_path: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = HOUR_START + 3600 + 20 * 60  # 19:20: hour 18 is closed but within OpenSky's history from 18:21 on
+    lake = LocalLake(tmp_path / "lake")
+    traffic = SimulatedTraffic(AIRCRAFT, seed=7, epoch=now)
+    gap = list(range(HOUR_START + 50 * 60, HOUR_START + 55 * 60, INTERVAL))  # 18:50:00-18:54:30
+    for slot in range(HOUR_START, now, INTERVAL):
+        if slot not in gap:
+            body = traffic.body(slot + 1)
+            land_snapshot(lake, body, parse_snapshot(body), {"writer": "test"})
+    config = FakeOpenSkyConfig(simulate=AIRCRAFT, tier="licensed", client_id=CLIENT, client_secret=SECRET,
+                               clock=lambda: float(now))
+    with FakeOpenSky(config) as server:
+        for name, value in env_for(server, lake).items():
+            monkeypatch.setenv(name, value)
+        automation = Automation(instance)
+        automation.tick(at(18, 30))
+        report_raw(instance, HOUR)
+        assert automation.tick(at(19, 0, 30)) == {VALIDATED: {HOUR}, AGGREGATES: {HOUR}}
+        before = build_hour(instance)
+        assert before.metadata["snapshots"].value == 110 and before.metadata["missing_slots"].value == 10
+        assert not before.passed or before.severity == dg.AssetCheckSeverity.WARN
+        assert automation.tick(at(19, 1)) == {}
+
+        report = repair_gaps(load_settings(), now=now)
+        assert report.landed == 10 and report.partitions == {HOUR: 10}
+        assert server.history_requests == sorted(gap, reverse=True)
+        for event in repair_materializations(lake, report):  # what gap_repair_sensor reports
+            instance.report_runless_asset_event(event)
+        assert automation.tick(at(19, 21)) == {VALIDATED: {HOUR}, AGGREGATES: {HOUR}}
+        after = build_hour(instance)
+        assert after.passed and after.metadata["snapshots"].value == 120
+        assert after.metadata["missing_slots"].value == 0
+
+
+def build_hour(instance: dg.DagsterInstance) -> dg.AssetCheckEvaluation:
+    result = defs.resolve_job_def("hourly_states_job").execute_in_process(
+        instance=instance, partition_key=HOUR, raise_on_error=False)
+    assert result.success
+    return completeness_of(result)

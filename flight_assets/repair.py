@@ -152,7 +152,7 @@ class RepairReport:
                          f"({self.spare_credits:,} spare credits); nothing fetched")
         else:
             lines.append(f"fetched {self.fetched}, landed {self.landed}, already there {self.already_there}, "
-                         f"unavailable {self.unavailable}, not fetched {self.not_fetched}")
+                         f"unavailable {self.unavailable}, skipped {self.not_fetched}")
         if self.stop_reason:
             lines.append(("error: " if self.failed else "stopped: ") + self.stop_reason)
         return "\n".join(lines)

@@ -108,8 +108,11 @@ def cmd_repair(args: argparse.Namespace) -> int:
     from flight_assets.repair import parse_duration, repair_gaps
 
     report = repair_gaps(_settings(args), since_s=parse_duration(args.since), dry_run=args.dry_run)
-    print(json.dumps(report.as_dict()) if args.json else report.describe())
-    return EXIT_FAILED if report.failed else 0
+    print(json.dumps(report.as_dict()) if args.json else report.describe(with_error=False))
+    if report.failed:
+        print(f"error: {report.stop_reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
 
 
 def cmd_credits(args: argparse.Namespace) -> int:

@@ -64,7 +64,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from flight_assets.credits import TIER_BUDGETS, TIERS, BBox, call_cost, parse_bbox
+from flight_assets.credits import (
+    HISTORY_RESOLUTION_S,
+    HISTORY_S,
+    TIER_BUDGETS,
+    TIERS,
+    BBox,
+    call_cost,
+    parse_bbox,
+)
 from flight_assets.recorded import iter_recorded_bodies
 from flight_assets.snapshot import SnapshotError, parse_snapshot
 
@@ -74,8 +82,6 @@ TOKEN_PATH = "/auth/realms/opensky-network/protocol/openid-connect/token"
 REDIRECT_PREFIX = "/redirect"
 DEFAULT_SIMULATE = 500
 ANONYMOUS = "anonymous"
-HISTORY_S = 3600  # authenticated `time=` reaches back one hour
-HISTORY_RESOLUTION_S = 5  # and is rounded down to 5 s for users
 FAULT_KINDS = ("status", "truncate", "html", "reset", "delay", "body", "429", "redirect")
 
 JSON_TYPE = "application/json"

@@ -19,14 +19,13 @@ from datetime import timedelta
 
 from flight_assets.config import Settings
 from flight_assets.credit_budget import CreditGovernor
+from flight_assets.credits import HISTORY_RESOLUTION_S, HISTORY_S
 from flight_assets.lake import Lake, LakeError, open_lake
 from flight_assets.layout import RAW_STATES_PREFIX, hour_prefix, parse_raw_key, snapshot_datetime
 from flight_assets.opensky import OpenSkyClient, OpenSkyError, OpenSkyHTTPError, RateLimited
 
-HISTORY_S = 3600  # OpenSky answers `time=T` for T within the last hour only (older: HTTP 400)
 # Slots this close to the horizon are not asked for: the request could reach OpenSky after T has left the hour.
 HORIZON_MARGIN_S = 60
-HISTORY_RESOLUTION_S = 5  # users get `time=` rounded down to a multiple of 5 s
 REPAIR_WRITER = "repair"  # object metadata `writer` of snapshots landed by `flight-assets repair`
 
 
@@ -138,7 +137,9 @@ class RepairReport:
         out["gaps"]["missing"] = list(self.gaps.missing)
         return out
 
-    def describe(self) -> str:
+    def describe(self, with_error: bool = True) -> str:
+        """What the pass found and did, one line each; the error sentence last (`with_error=False` leaves it for
+        the caller to print on its own)."""
         g = self.gaps
         fmt = "%Y-%m-%d %H:%M:%S"
         lines = [
@@ -153,7 +154,7 @@ class RepairReport:
         else:
             lines.append(f"fetched {self.fetched}, landed {self.landed}, already there {self.already_there}, "
                          f"unavailable {self.unavailable}, skipped {self.not_fetched}")
-        if self.stop_reason:
+        if self.stop_reason and (with_error or not self.failed):
             lines.append(("error: " if self.failed else "stopped: ") + self.stop_reason)
         return "\n".join(lines)
 

@@ -15,6 +15,7 @@ import pytest
 from flight_assets.cli import main
 from flight_assets.config import load_settings
 from flight_assets.credit_budget import CreditGovernor
+from flight_assets.credits import HISTORY_S
 from flight_assets.definitions import defs
 from flight_assets.defs.ingestion.sensors import (
     gap_repair_sensor,
@@ -26,7 +27,7 @@ from flight_assets.fake_opensky import FakeOpenSky, FakeOpenSkyConfig, Simulated
 from flight_assets.ingest import Ingester, land_snapshot
 from flight_assets.lake import LocalLake
 from flight_assets.layout import parse_raw_key, partition_key_for_time
-from flight_assets.repair import HISTORY_S, find_gaps, parse_duration, repair_gaps
+from flight_assets.repair import find_gaps, parse_duration, repair_gaps
 from flight_assets.snapshot import parse_snapshot
 from flight_assets_tests.test_hourly_automation import AGGREGATES, VALIDATED, Automation, at, report_raw
 
@@ -107,6 +108,23 @@ def test_repair_lands_exactly_the_missing_slots_and_is_idempotent(
     assert "0 missing" in out and "fetched 0, landed 0" in out
     assert len(fake.history_requests) == 10
     assert {o.key for o in lake.list("raw/")} - before == set(new)
+
+
+def test_a_failed_repair_call_stops_with_one_sentence(
+    fake: FakeOpenSky, gapped_lake: tuple[LocalLake, float, list[int], list[int]],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    lake, _, gap, _ = gapped_lake
+    for name, value in env_for(fake, lake).items():
+        monkeypatch.setenv(name, value)
+    fake.enqueue({"status": 403})
+    assert main(["repair"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith(f"error: fetching time={gap[0]} failed: OpenSky answered HTTP 403") and "\n" not in err
+    assert "fetched 0, landed 0" in captured.out and f"skipped {len(gap)}" in captured.out
+    assert main(["repair"]) == 0  # the next run repairs them
+    assert f"landed {len(gap)}" in capsys.readouterr().out
 
 
 def test_dry_run_lists_without_calling(

@@ -41,7 +41,8 @@ def retimed(doc: dict, at: int) -> bytes:
     return json.dumps({"time": at, "states": rows}, separators=(",", ":")).encode()
 
 
-def prepare(lake_uri: str, endpoint: str | None, history: int, open_snapshots: int, now: float) -> None:
+def prepare(lake_uri: str, endpoint: str | None, history: int, open_snapshots: int, now: float) -> int:
+    """Land the built hour and the hour in progress; returns how many snapshots the hour in progress holds."""
     from flight_assets.hourly_build import build_validated
     from flight_assets.ingest import land_snapshot
     from flight_assets.lake import open_lake
@@ -53,12 +54,14 @@ def prepare(lake_uri: str, endpoint: str | None, history: int, open_snapshots: i
     hour = int(now // 3600 * 3600)
     times = [hour - 3600 + 3 + 30 * k for k in range(history)]
     # The hour in progress: snapshots up to a minute ago (the benchmark's own polls come after them).
-    times += [t for t in (hour + 3 + 30 * k for k in range(open_snapshots)) if t < now - 60]
+    in_progress = [t for t in (hour + 3 + 30 * k for k in range(open_snapshots)) if t < now - 60]
+    times += in_progress
     for at in times:
         body = retimed(doc, at)
         land_snapshot(lake, body, parse_snapshot(body), {"writer": "bench"})
     if history:
         build_validated(lake, partition_key_for_time(hour - 3600))
+    return len(in_progress)
 
 
 def bench(kind: str, lake_uri: str, endpoint: str | None, api_url: str, runs: int) -> dict[str, object]:
@@ -122,7 +125,8 @@ def main() -> None:
         now = time.time()
         lake = str(tmp / "lake")
         print(f"preparing a local lake: {args.history} built + up to {args.open} open-hour snapshots …", flush=True)
-        prepare(lake, None, args.history, args.open, now)
+        in_progress = prepare(lake, None, args.history, args.open, now)
+        print(f"the hour in progress holds {in_progress} snapshots before the runs add {args.runs + 1}", flush=True)
         results["local"] = bench("local", lake, None, api_url, args.runs)
         if not args.skip_s3:
             import boto3

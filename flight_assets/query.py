@@ -29,7 +29,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from flight_assets.layout import (
     QUARANTINE_STATES_PREFIX,
     RAW_STATES_PREFIX,
     VALIDATED_STATES_PREFIX,
+    hour_prefix,
     parse_raw_key,
     partition_start,
 )
@@ -360,40 +361,62 @@ def _partition_key(hour_folder: str) -> str:
     return f"{parts['year']}-{parts['month']}-{parts['day']}-{parts['hour']}:00"
 
 
+# `latest_states` looks in the newest hours first; only a lake whose newest snapshot is older lists all of raw/.
+LATEST_PROBE_HOURS = 3
+
+
+def _raw_keys(lake: Any, prefix: str) -> dict[str, list[tuple[int, str]]]:
+    """Hour folder → [(snapshot time, key)] of the raw snapshots under `prefix`."""
+    raw: dict[str, list[tuple[int, str]]] = {}
+    for obj in lake.list(prefix):
+        parsed = parse_raw_key(obj.key)
+        if parsed:
+            raw.setdefault(_hour_folder(obj.key, RAW_STATES_PREFIX), []).append((parsed[0], obj.key))
+    return raw
+
+
+def _newest_raw_hour(lake: Any) -> dict[str, list[tuple[int, str]]]:
+    """The raw snapshots of the newest hour that has any (listing the last few UTC hours before all of raw/)."""
+    now = datetime.now(UTC)
+    for back in range(LATEST_PROBE_HOURS):
+        found = _raw_keys(lake, hour_prefix(RAW_STATES_PREFIX, now - timedelta(hours=back)) + "/")
+        if found:
+            return found
+    everything = _raw_keys(lake, RAW_STATES_PREFIX + "/")
+    return {max(everything): everything[max(everything)]} if everything else {}
+
+
 def _create_live_views(conn: duckdb.DuckDBPyConnection, settings: Settings, views: Sequence[str]) -> bool:
     """`live_states` and/or `latest_states`; False when the lake has neither raw nor validated data."""
     from flight_assets.lake import open_lake
     from flight_assets.validation import VALIDATED_SCHEMA
 
     lake = open_lake(settings.lake, settings.aws_endpoint_url)
-    raw: dict[str, list[str]] = {}
-    newest: tuple[int, str] | None = None
-    for obj in lake.list(RAW_STATES_PREFIX + "/"):
-        parsed = parse_raw_key(obj.key)
-        if parsed:
-            folder = _hour_folder(obj.key, RAW_STATES_PREFIX)
-            raw.setdefault(folder, []).append(obj.key)
-            if newest is None or parsed[0] > newest[0]:
-                newest = (parsed[0], folder)
-    built = {_hour_folder(obj.key, VALIDATED_STATES_PREFIX) for obj in lake.list(VALIDATED_STATES_PREFIX + "/")
-             if obj.key.endswith(".parquet")}
     empty = _source_schema(VALIDATED_SCHEMA).empty_table()
     columns = ", ".join(_ident(f.name) for f in empty.schema)
+    found = False
     if LIVE_VIEW in views:
+        raw = _raw_keys(lake, RAW_STATES_PREFIX + "/")
+        built = {_hour_folder(obj.key, VALIDATED_STATES_PREFIX) for obj in lake.list(VALIDATED_STATES_PREFIX + "/")
+                 if obj.key.endswith(".parquet")}
         # Hours not built yet: normally the hour in progress and the one that just closed.
-        tables = [_validate_raw(lake, keys, folder) for folder, keys in sorted(raw.items()) if folder not in built]
+        tables = [_validate_raw(lake, [key for _, key in items], folder)
+                  for folder, items in sorted(raw.items()) if folder not in built]
         conn.register("_live_unbuilt", pa.concat_tables([empty, *tables]))
         conn.sql(f"CREATE OR REPLACE VIEW {LIVE_VIEW} AS SELECT {columns} FROM {_ident(VALIDATED_VIEW)} "
                  f"UNION ALL SELECT {columns} FROM _live_unbuilt")
+        found = bool(raw or built)
     if LATEST_VIEW in views:
         latest = empty
-        if newest is not None:
-            snapshot_time, folder = newest
-            same_time = [key for key in raw[folder] if parse_raw_key(key)[0] == snapshot_time]  # type: ignore[index]
-            latest = _validate_raw(lake, same_time, folder)
+        newest_hour = _newest_raw_hour(lake)
+        for folder, items in newest_hour.items():
+            newest = max(t for t, _ in items)
+            # Every body landed with the newest `time` (OpenSky can answer one time with two bodies).
+            latest = _validate_raw(lake, [key for t, key in items if t == newest], folder)
         conn.register("_latest", latest)
         conn.sql(f"CREATE OR REPLACE VIEW {LATEST_VIEW} AS SELECT {columns} FROM _latest")
-    return bool(raw or built)
+        found = found or bool(newest_hour)
+    return found
 
 
 # --------------------------------------------------------------------------------------------------------------

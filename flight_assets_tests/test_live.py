@@ -141,3 +141,15 @@ def test_live_views_of_a_lake_without_snapshots_say_so(tmp_path: Any) -> None:
         run_query("SELECT * FROM latest_states", Settings(lake=lake.uri))
     with pytest.raises(LakeError, match="there is no lake at"):
         run_query("SELECT * FROM live_states", Settings(lake=str(tmp_path / "nowhere")))
+
+
+def test_latest_states_of_a_lake_polled_right_now(tmp_path: Any) -> None:
+    import time
+
+    lake = LocalLake(tmp_path / "lake")
+    traffic = SimulatedTraffic(AIRCRAFT, seed=3, epoch=BUILT_HOUR_START)
+    land(lake, traffic.body(BUILT_HOUR_START + 60))  # an old hour, never looked at
+    now = int(time.time())
+    keys = [land(lake, traffic.body(now - 35)), land(lake, traffic.body(now - 5))]
+    latest = rows_of(Settings(lake=lake.uri), f"SELECT {', '.join(COMPARED)} FROM {LATEST_VIEW} ORDER BY icao24")
+    assert latest == independent_rows(lake, keys[1:])

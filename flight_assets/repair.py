@@ -206,7 +206,11 @@ def repair_gaps(
         if slot < call_now - HISTORY_S + HORIZON_MARGIN_S:
             report.stop_reason = "the remaining slots have passed OpenSky's one-hour horizon"
             break
-        decision = governor.claim_spare(call_now)
+        try:
+            decision = governor.claim_spare(call_now)
+        except LakeError as exc:
+            report.stop_reason, report.failed = f"could not read the credit budget from the lake: {exc}", True
+            break
         if not decision.allowed:
             report.stop_reason = decision.message
             break
@@ -226,10 +230,13 @@ def repair_gaps(
                 continue
             report.stop_reason, report.failed = f"fetching time={request_time(slot)} failed: {exc}", True
             break
-        pending.pop(0)
         report.fetched += 1
         metadata = {**fetched_metadata(fetched, writer), "requested-time": str(request_time(slot))}
-        landed = land_snapshot(lake, fetched.body, fetched.parsed, metadata)
+        try:
+            landed = land_snapshot(lake, fetched.body, fetched.parsed, metadata)
+        except LakeError as exc:  # what landed before is kept in the report, so it is still reported
+            report.stop_reason, report.failed = f"could not land the snapshot of time={request_time(slot)}: {exc}", True
+            break
         with contextlib.suppress(LakeError):  # the next response refreshes the balance
             governor.record_response(fetched.credits_remaining, fetched.status, now=call_now)
         if landed.created:
@@ -238,6 +245,7 @@ def repair_gaps(
             report.partitions[landed.partition_key] = report.partitions.get(landed.partition_key, 0) + 1
         else:
             report.already_there += 1
+        pending.pop(0)
     report.not_fetched = len(pending)
     return report
 

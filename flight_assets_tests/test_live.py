@@ -17,7 +17,15 @@ from flight_assets.hourly_build import build_validated
 from flight_assets.ingest import land_snapshot
 from flight_assets.lake import Lake, LakeError, LocalLake, S3Lake
 from flight_assets.layout import parse_raw_key, partition_key_for_time
-from flight_assets.query import LATEST_VIEW, LIVE_VIEW, connect, execute, run_query
+from flight_assets.query import (
+    LATEST_VIEW,
+    LIVE_AIRCRAFT_BY_COUNTRY,
+    LIVE_LAST_15_MINUTES,
+    LIVE_VIEW,
+    connect,
+    execute,
+    run_query,
+)
 from flight_assets.snapshot import parse_snapshot
 from flight_assets_tests.servers import MotoServer
 
@@ -153,3 +161,16 @@ def test_latest_states_of_a_lake_polled_right_now(tmp_path: Any) -> None:
     keys = [land(lake, traffic.body(now - 35)), land(lake, traffic.body(now - 5))]
     latest = rows_of(Settings(lake=lake.uri), f"SELECT {', '.join(COMPARED)} FROM {LATEST_VIEW} ORDER BY icao24")
     assert latest == independent_rows(lake, keys[1:])
+
+
+def test_the_readme_live_queries(live_lake: Lake, moto_server: MotoServer) -> None:
+    settings = settings_for(live_lake, moto_server)
+    by_country = rows_of(settings, LIVE_AIRCRAFT_BY_COUNTRY)
+    assert sum(row[1] for row in by_country) == AIRCRAFT
+    assert {row[3] for row in by_country} == {datetime.fromtimestamp(OPEN_HOUR_START + 10 * 60 + 4, tz=UTC)}
+    minutes = rows_of(settings, LIVE_LAST_15_MINUTES)
+    # 19:00, 19:05 and 19:10 (the hour in progress); 18:50 (built) is 15 min 2 s before the newest
+    assert [(m[0].hour, m[0].minute, m[1], m[2]) for m in minutes] == [
+        (19, 0, 1, AIRCRAFT), (19, 5, 1, AIRCRAFT), (19, 10, 1, AIRCRAFT)]
+    newest_built = rows_of(settings, LIVE_LAST_15_MINUTES.replace("15 MINUTE", "21 MINUTE"))
+    assert (newest_built[0][0].hour, newest_built[0][0].minute) == (18, 50)  # built rows in the same answer

@@ -35,7 +35,7 @@ locals {
         CAST(from_unixtime(r.time) AS timestamp)                   AS snapshot_time,
         lower(element_at(s, 1))                                    AS icao24,
         nullif(rtrim(element_at(s, 2)), '')                        AS callsign,
-        nullif(trim(element_at(s, 3)), '')                         AS origin_country,
+        CASE WHEN trim(element_at(s, 3)) = '' THEN NULL ELSE element_at(s, 3) END AS origin_country,
         CAST(from_unixtime(try_cast(element_at(s, 4) AS bigint)) AS timestamp) AS time_position,
         CAST(from_unixtime(try_cast(element_at(s, 5) AS bigint)) AS timestamp) AS last_contact,
         try_cast(element_at(s, 6) AS double)                       AS longitude,
@@ -56,7 +56,9 @@ locals {
         r.year, r.month, r.day, r.hour
     FROM raw_states r
     CROSS JOIN UNNEST(r.states) WITH ORDINALITY AS t (s, n)
-    WHERE NOT EXISTS (  -- hours already built are read from validated_states
+    -- wrong_hour: a body whose own time lies outside its hour= folder is left out, as the build quarantines it
+    WHERE date_format(from_unixtime(r.time), '%Y-%m-%d-%H') = concat(r.year, '-', r.month, '-', r.day, '-', r.hour)
+      AND NOT EXISTS (  -- hours already built are read from validated_states
         SELECT 1 FROM validated_states v
         WHERE v.year = r.year AND v.month = r.month AND v.day = r.day AND v.hour = r.hour
     )
@@ -69,7 +71,7 @@ locals {
         SELECT
             snapshot_time, icao24, callsign, origin_country, time_position, last_contact, longitude, latitude,
             baro_altitude, on_ground, velocity,
-            CASE WHEN raw_track IS NULL THEN NULL ELSE raw_track - 360 * floor(raw_track / 360) END AS true_track,
+            CASE WHEN raw_track < 0 OR raw_track >= 360 THEN raw_track - 360 * floor(raw_track / 360) ELSE raw_track END AS true_track,
             vertical_rate, geo_altitude, squawk, spi, position_source, category,
             coalesce(to_unixtime(last_contact) - to_unixtime(time_position) > ${local.validation.stale_position_s}, false) AS flag_stale_position,
             coalesce(baro_altitude NOT BETWEEN ${local.validation.min_altitude_m} AND ${local.validation.max_altitude_m}, false)
@@ -97,14 +99,14 @@ locals {
     WITH recent AS (
         -- the current and the previous UTC hour only (equality on every partition column, for partition pruning)
         SELECT ${local.view_column_list} FROM live_states
-        WHERE (year = format_datetime(current_timestamp AT TIME ZONE 'UTC', 'yyyy')
-               AND month = format_datetime(current_timestamp AT TIME ZONE 'UTC', 'MM')
-               AND day = format_datetime(current_timestamp AT TIME ZONE 'UTC', 'dd')
-               AND hour = format_datetime(current_timestamp AT TIME ZONE 'UTC', 'HH'))
-           OR (year = format_datetime((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', 'yyyy')
-               AND month = format_datetime((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', 'MM')
-               AND day = format_datetime((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', 'dd')
-               AND hour = format_datetime((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', 'HH'))
+        WHERE (year = date_format(current_timestamp AT TIME ZONE 'UTC', '%Y')
+               AND month = date_format(current_timestamp AT TIME ZONE 'UTC', '%m')
+               AND day = date_format(current_timestamp AT TIME ZONE 'UTC', '%d')
+               AND hour = date_format(current_timestamp AT TIME ZONE 'UTC', '%H'))
+           OR (year = date_format((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', '%Y')
+               AND month = date_format((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', '%m')
+               AND day = date_format((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', '%d')
+               AND hour = date_format((current_timestamp - INTERVAL '1' HOUR) AT TIME ZONE 'UTC', '%H'))
     )
     SELECT * FROM recent WHERE snapshot_time = (SELECT max(snapshot_time) FROM recent)
   SQL

@@ -985,7 +985,7 @@ class FakeOpenSky:
         self._credits: dict[str, int] = {}
         self._requests_served = 0
         self._served: deque[tuple[int, int, int, int]] = deque()  # replay: (body time, index, shift, served at)
-        self._history_requests: list[int] = []
+        self._history_requests: deque[int] = deque(maxlen=100_000)  # bounded: the demo server runs for days
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

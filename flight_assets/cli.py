@@ -104,6 +104,17 @@ def cmd_land(args: argparse.Namespace) -> int:
     return EXIT_FAILED if counts["rejected"] and not (counts["landed"] or counts["already there"]) else 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from flight_assets.ingestion.repair import parse_duration, repair_gaps
+
+    report = repair_gaps(_settings(args), since_s=parse_duration(args.since), dry_run=args.dry_run)
+    print(json.dumps(report.as_dict()) if args.json else report.describe(with_error=False))
+    if report.failed:
+        print(f"error: {report.stop_reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
 def cmd_credits(args: argparse.Namespace) -> int:
     bbox = parse_bbox(args.bbox) if args.bbox else None
     plan = plan_cadence(args.tier, bbox)
@@ -173,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     land.add_argument("--lake", help="lake root (default: FLIGHT_LAKE or .lake)")
     land.add_argument("--quiet", action="store_true", help="no progress lines")
     land.set_defaults(func=cmd_land)
+
+    repair = sub.add_parser("repair", help="fetch missed snapshots of the last hour from OpenSky (time=) and land "
+                                           "them, with spare credits only")
+    repair.add_argument("--since", default="60m", help="how far back to look: 60m (default), 90s, 1h; OpenSky keeps "
+                        "one hour")
+    repair.add_argument("--dry-run", action="store_true", help="list the missing slots; fetch nothing")
+    repair.add_argument("--lake", help="lake root (default: FLIGHT_LAKE or .lake)")
+    repair.add_argument("--json", action="store_true", help="print the report as JSON")
+    repair.set_defaults(func=cmd_repair)
 
     credits = sub.add_parser("credits", help="what cadence an OpenSky tier and box sustain")
     credits.add_argument("--tier", choices=TIERS, default="standard")

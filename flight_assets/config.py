@@ -165,6 +165,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+def switch(env: Mapping[str, str] | None, name: str) -> bool | None:
+    """An on/off setting such as FLIGHT_REPAIR_SENSOR: True, False, or None when unset (the caller's default);
+    anything else is a ConfigError naming it."""
+    env = os.environ if env is None else env
+    choice = env.get(name, "").strip().lower()
+    if choice in ("on", "1", "true", "yes"):
+        return True
+    if choice in ("off", "0", "false", "no"):
+        return False
+    if choice:
+        raise ConfigError(f"{name}={choice!r}: use on or off")
+    return None
+
+
 # Unset, the first partition is the start of the UTC day a week ago: a fresh install shows the last 7 days (168-192
 # hours), not thousands of empty ones. A deployment sets FLIGHT_PARTITIONS_START to its first day of data (the
 # Terraform does, from `partitions_start`) so that history stays visible as the weeks go by.
@@ -279,14 +293,8 @@ def poll_sensor_enabled(env: Mapping[str, str] | None = None) -> bool:
     """FLIGHT_POLL_SENSOR=on|off; unset, on for a local lake and off for S3 (on AWS the Lambda polls, and a second
     poller would spend the same credits twice)."""
     env = os.environ if env is None else env
-    choice = env.get("FLIGHT_POLL_SENSOR", "").strip().lower()
-    if choice in ("on", "1", "true", "yes"):
-        return True
-    if choice in ("off", "0", "false", "no"):
-        return False
-    if choice:
-        raise ConfigError(f"FLIGHT_POLL_SENSOR={choice!r}: use on or off")
-    return not env.get("FLIGHT_LAKE", "").strip().startswith("s3://")
+    choice = switch(env, "FLIGHT_POLL_SENSOR")
+    return not env.get("FLIGHT_LAKE", "").strip().startswith("s3://") if choice is None else choice
 
 
 def ui_url(env: Mapping[str, str] | None = None) -> str:

@@ -373,6 +373,8 @@ def platform_env(home: Path, lake_uri: str, s3_endpoint: str, opensky: FakeOpenS
         "DAGSTER_HOME": str(home),
         "FLIGHT_LAKE": lake_uri,
         "FLIGHT_POLL_SENSOR": "on",  # off by default for an S3 lake (on AWS the Lambda polls)
+        # Repair is tested on its own (test_repair.py); here it would re-fetch the open hour before the first poll.
+        "FLIGHT_REPAIR_SENSOR": "off",
         "FLIGHT_PARTITIONS_START": "2025-08-30",  # the recorded hours; unset, partitions start a week ago
         "AWS_ENDPOINT_URL": s3_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -136,3 +136,24 @@ def test_a_call_that_got_no_answer_costs_nothing(lake: Lake) -> None:
     assert governor.claim(t0 + 87).allowed
     governor.record_response(credits_remaining=None, status=200, now=t0 + 88)  # a bad body still cost credits
     assert governor.state()["credits_used"] == 4  # type: ignore[index]
+
+
+def test_spare_credits_are_what_the_live_cadence_does_not_need(lake: Lake) -> None:
+    governor = CreditGovernor(lake, "standard", DC_BOX)  # 1 credit a call, 30 s: 2,880 of 4,000 a day needed
+    t0 = 1_756_577_883.0
+    assert governor.claim(t0).allowed
+    # 3,999 left; the live cadence needs 2,880 calls until the day's window renews, plus one of margin.
+    assert governor.spare_credits(t0) == 3_999 - 2_881
+    governor.record_response(credits_remaining=2_884, status=200, now=t0 + 1)  # others share the account
+    assert governor.spare_credits(t0 + 1) == 3
+    for _ in range(3):
+        assert governor.claim_spare(t0 + 2).allowed
+    refused = governor.claim_spare(t0 + 2)
+    assert not refused.allowed and refused.reason == "no_spare_credits"
+    assert refused.message.startswith("no spare credits: an estimated 2,881 are left")
+    # Repair claims never take the live poll's slot: the next poll is due as planned.
+    assert governor.claim(t0 + 30).allowed
+    # No spare credits during a 429 pause.
+    governor.record_rate_limited(resume_at=t0 + 600, credits_remaining=None, now=t0 + 40)
+    assert governor.spare_credits(t0 + 41) == 0
+    assert governor.claim_spare(t0 + 41).reason == "rate_limited"

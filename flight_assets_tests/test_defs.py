@@ -86,7 +86,10 @@ def test_jobs_schedules_and_sensors() -> None:
     assert not list(defs.schedules or [])  # the hourly build is declarative automation now
     sensors = {s.name: s for s in defs.sensors or []}
     assert set(sensors) == {"opensky_poll_sensor", "raw_landing_sensor", "hourly_tables_automation",
-                            "run_failure_alert_sensor"}
+                            "run_failure_alert_sensor", "gap_repair_sensor"}
+    repair = sensors["gap_repair_sensor"]
+    assert repair.minimum_interval_seconds == 300 and not repair.has_jobs  # reports events, starts no run
+    assert repair.description and "time=" in repair.description
     poll = sensors["opensky_poll_sensor"]
     assert poll.minimum_interval_seconds == 30 and poll.job_name == "ingest_snapshot_job"
     assert poll.default_status == dg.DefaultSensorStatus.RUNNING  # local lake by default

@@ -22,6 +22,8 @@ from flight_assets_tests.e2e_support import (
     AGGREGATE_CHECKS,
     BIN,
     HOURS,
+    LOCATION,
+    REPOSITORY,
     VALIDATED_CHECKS,
     E2EFlow,
     shared_sqlite_flow,
@@ -232,3 +234,19 @@ def test_raw_snapshots_freshness_follows_the_planned_cadence_in_the_ui(flow: E2E
     latest = max(float(m["timestamp"]) for m in flow.dagster.materializations("raw_snapshots"))
     if status["freshnessStatusMetadata"]:  # set once the daemon's freshness pass has seen the asset
         assert abs(status["freshnessStatusMetadata"]["lastMaterializedTimestamp"] - latest / 1000) < 5
+
+
+def test_the_hourly_automation_runs_in_the_daemon_and_requests_nothing_for_old_hours(flow: E2EFlow) -> None:
+    # The recorded hours (2025-08-30) lie far outside the automation's 3-hour window, and were built by the
+    # backfill: the daemon evaluates the conditions (ticks recorded) and requests no run for them.
+    data = flow.dagster.graphql(
+        "query ($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) { ... on Sensor { "
+        "sensorType sensorState { status ticks(limit: 20) { status } } } } }",
+        {"selector": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION,
+                      "sensorName": "hourly_tables_automation"}},
+    )["sensorOrError"]
+    assert data["sensorType"] == "AUTOMATION" and data["sensorState"]["status"] == "RUNNING"
+    assert data["sensorState"]["ticks"], "the daemon never evaluated the automation conditions"
+    assert all(t["status"] in ("SKIPPED", "SUCCESS") for t in data["sensorState"]["ticks"])
+    automated = [r for r in flow.dagster.runs() if r["tags"].get("dagster/from_automation_condition")]
+    assert not [r for r in automated if r["tags"].get("dagster/partition", "").startswith("2025-08-30")]

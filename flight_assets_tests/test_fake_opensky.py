@@ -274,6 +274,7 @@ def test_control_endpoints_drive_a_server_over_http(serve: Callable[..., FakeOpe
         "requests_served": 3,
         "credits": {"anonymous": TIER_BUDGETS["anonymous"][0], "bob": TIER_BUDGETS["standard"][0] - 4},
         "faults_pending": 0,
+        "history_requests": 0,
     }
     assert requests.post(f"{control}/expire-tokens", timeout=TIMEOUT).json() == {"expired": 1}
     assert states(server, headers=bearer).status_code == 401
@@ -413,3 +414,53 @@ def test_cli_run_prints_its_url_serves_and_stops_on_sigterm() -> None:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+# ---------------------------------------------------------------------------------------------------- time=
+
+
+def test_time_gives_the_simulated_state_then_rounded_to_5_s_and_400_beyond_an_hour(
+    serve: Callable[..., FakeOpenSky],
+) -> None:
+    clock = Clock(1_800_000_000.0)
+    server = serve(simulate=20, client_id="bob", client_secret="pw", clock=clock, credits=100)
+    bearer = {"Authorization": f"Bearer {token(server, 'bob', 'pw').json()['access_token']}"}
+    newest = states(server, headers=bearer).json()
+    past = states(server, {"time": 1_800_000_000 - 603}, headers=bearer)
+    assert past.status_code == 200
+    doc = past.json()
+    assert doc["time"] == 1_800_000_000 - 605  # rounded down to 5 s
+    assert all(row[4] <= doc["time"] for row in doc["states"])
+    assert doc["states"] != newest["states"]  # the fleet where it was then
+    # The same past time twice is the same body (a repair run twice lands it once).
+    assert states(server, {"time": 1_800_000_000 - 601}, headers=bearer).content == past.content
+    too_old = states(server, {"time": 1_800_000_000 - 3601}, headers=bearer)
+    assert too_old.status_code == 400 and "last hour" in too_old.text
+    assert states(server, {"time": "yesterday"}, headers=bearer).status_code == 400
+    assert server.history_requests == [1_800_000_000 - 605, 1_800_000_000 - 605]
+    assert server.credits_remaining("bob") == 100 - 3 * 4  # a 400 costs nothing
+
+
+def test_time_is_ignored_for_anonymous_callers(serve: Callable[..., FakeOpenSky]) -> None:
+    clock = Clock(1_800_000_000.0)
+    server = serve(simulate=20, clock=clock)
+    doc = states(server, {"time": 1_800_000_000 - 3601}).json()  # not even checked: ignored
+    assert doc["time"] == 1_800_000_000
+    assert server.history_requests == []
+
+
+def test_time_on_a_replay_answers_what_was_served_then(serve: Callable[..., FakeOpenSky]) -> None:
+    clock = Clock(1_800_000_000.0)
+    server = serve(replay=[recorded(GLOBAL)], retime=True, client_id="bob", client_secret="pw", clock=clock)
+    bearer = {"Authorization": f"Bearer {token(server, 'bob', 'pw').json()['access_token']}"}
+    nothing_yet = states(server, {"time": 1_800_000_000}, headers=bearer)
+    assert nothing_yet.status_code == 404 and "nothing was served" in nothing_yet.text
+    assert server.credits_remaining("bob") == PLENTY  # not charged
+    served = {}
+    for step in range(3):
+        clock.now = 1_800_000_000.0 + 30 * step
+        served[int(clock.now)] = states(server, headers=bearer).content
+    clock.now += 600
+    assert states(server, {"time": 1_800_000_030}, headers=bearer).content == served[1_800_000_030]
+    assert states(server, {"time": 1_800_000_055}, headers=bearer).content == served[1_800_000_030]
+    assert states(server, {"time": 1_800_000_060}, headers=bearer).content == served[1_800_000_060]

@@ -20,7 +20,7 @@ import pytest
 from flight_assets.analytics.query import (
     ALTITUDE_BANDS,
     STATES_BY_COUNTRY_FOR_A_DAY,
-    VIEWS,
+    TABLE_VIEWS,
     QueryError,
     connect,
     example_sql,
@@ -189,7 +189,7 @@ def expected_altitude_bands(day: date) -> list[tuple[Any, ...]]:
 
 def describe_views(settings: Settings) -> list[tuple[Any, ...]]:
     return query(settings, "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                           f"WHERE table_name IN {VIEWS} ORDER BY table_name, ordinal_position")  # fmt: skip
+                           f"WHERE table_name IN {TABLE_VIEWS} ORDER BY table_name, ordinal_position")  # fmt: skip
 
 
 def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
@@ -244,14 +244,14 @@ def test_empty_lake_has_empty_views_with_all_columns(
 ) -> None:
     settings = settings_for(lake, moto_server)
     conn = connect(settings)
-    for view in VIEWS:
+    for view in TABLE_VIEWS:
         assert execute(conn, f"SELECT count(*) FROM {view}")[1] == [(0,)]
         assert execute(conn, f"SELECT * FROM {view} WHERE year = 2025 AND day = 30")[1] == []
     conn.close()
     # The same columns and types as a lake that does not exist at all (and, in the test below, one with data).
     described = describe_views(settings)
     assert described == describe_views(Settings(lake=str(tmp_path / "no-such-lake")))
-    assert {name for name, *_ in described} >= set(VIEWS)
+    assert {name for name, *_ in described} >= set(TABLE_VIEWS)
     # run_query (the CLI) does not answer 0 rows from a table that was never written: it says so.
     missing = "there is no lake at" if isinstance(lake, LocalLake) else "holds no country_aggregates data yet"
     with pytest.raises(LakeError, match=missing):  # the local lake's folder was never made

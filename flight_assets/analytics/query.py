@@ -4,7 +4,12 @@ Views (each with the hive partition columns `year`, `month`, `day`, `hour` as IN
 whole partitions before any file is read):
 - `validated_states`   silver rows (VALIDATED_SCHEMA)
 - `quarantined_states` rejected rows with their reason (QUARANTINE_SCHEMA)
-- `country_aggregates` gold rows (COUNTRY_AGGREGATES_SCHEMA; `hour_start` is the hour as a timestamp).
+- `country_aggregates` gold rows (COUNTRY_AGGREGATES_SCHEMA; `hour_start` is the hour as a timestamp)
+- `live_states`        the columns of `validated_states`: the validated rows of every built hour plus every hour that
+                       has raw snapshots but no validated file yet, validated on the fly from raw by the same engine
+                       (`build_validated_hour`, same rules, same columns), so a snapshot is queryable once landed
+- `latest_states`      the validated rows of the newest snapshot (every body landed with the newest `time`).
+The two live views read raw objects, so they are only made when the SQL reads them.
 
 Each view has exactly the columns of the schema the pipeline writes (a column missing from older files reads NULL,
 columns unknown to the schema are not shown), and exists even before its prefix holds a file, so a connection never
@@ -24,7 +29,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,14 +42,22 @@ from flight_assets.config import Settings, aws_region
 from flight_assets.lake.layout import (
     COUNTRY_AGGREGATES_PREFIX,
     QUARANTINE_STATES_PREFIX,
+    RAW_STATES_PREFIX,
     VALIDATED_STATES_PREFIX,
+    hour_prefix,
+    parse_raw_key,
+    partition_start,
 )
 from flight_assets.lake.store import LakeError
 
 VALIDATED_VIEW = "validated_states"
 QUARANTINE_VIEW = "quarantined_states"
 AGGREGATES_VIEW = "country_aggregates"
-VIEWS = (VALIDATED_VIEW, QUARANTINE_VIEW, AGGREGATES_VIEW)
+LIVE_VIEW = "live_states"
+LATEST_VIEW = "latest_states"
+TABLE_VIEWS = (VALIDATED_VIEW, QUARANTINE_VIEW, AGGREGATES_VIEW)
+LIVE_VIEWS = (LIVE_VIEW, LATEST_VIEW)
+VIEWS = TABLE_VIEWS + LIVE_VIEWS
 PARTITION_COLUMNS = ("year", "month", "day", "hour")
 FORMATS = ("table", "csv", "json")
 
@@ -91,6 +104,30 @@ FROM (
 )
 GROUP BY band
 ORDER BY band"""
+
+
+LIVE_AIRCRAFT_BY_COUNTRY = """\
+-- Aircraft in the sky right now, per origin country: the newest snapshot, seconds after it landed.
+SELECT
+    coalesce(origin_country, 'Unknown')  AS origin_country,
+    count(*)                             AS aircraft,
+    count(*) FILTER (WHERE NOT on_ground) AS airborne,
+    max(snapshot_time)                   AS snapshot_time
+FROM latest_states
+GROUP BY 1
+ORDER BY aircraft DESC, origin_country"""
+
+LIVE_LAST_15_MINUTES = """\
+-- States per minute over the last 15 minutes, built hours and the hour in progress alike.
+SELECT
+    date_trunc('minute', snapshot_time) AS minute,
+    count(DISTINCT snapshot_time)       AS snapshots,
+    count(*)                            AS states,
+    count(DISTINCT icao24)              AS aircraft
+FROM live_states
+WHERE snapshot_time >= (SELECT max(snapshot_time) FROM live_states) - INTERVAL 15 MINUTE
+GROUP BY 1
+ORDER BY 1"""
 
 
 def example_sql(template: str, day: date) -> str:
@@ -243,15 +280,18 @@ def _create_view(conn: duckdb.DuckDBPyConnection, view: str, schema: pa.Schema, 
     conn.sql(f"CREATE OR REPLACE VIEW {_ident(view)} AS SELECT {', '.join(columns)} FROM {source}")
 
 
-def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the views `validated_states`, `quarantined_states` and `country_aggregates`.
+def connect(settings: Settings, live: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the views `validated_states`, `quarantined_states` and `country_aggregates`, and
+    with `live=True` also `live_states` and `latest_states` (which validate the unbuilt hours' raw objects).
 
     Raises LakeError when an S3 lake cannot be listed. The connection's time zone is UTC.
     """
-    return _connect(settings)[0]
+    return _connect(settings, LIVE_VIEWS if live else ())[0]
 
 
-def _connect(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, dict[str, str]]:
+def _connect(
+    settings: Settings, live_views: Sequence[str] = ()
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, str]]:
     """connect(), and the views whose lake prefix holds no file yet (view → prefix)."""
     without_files: dict[str, str] = {}
     conn = duckdb.connect(":memory:")
@@ -274,10 +314,109 @@ def _connect(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, dict[str, s
                     f"could not read {prefix}/ under {settings.lake} for the {view} view: "
                     f"{_one_line(str(exc))}"
                 ) from exc
+        if live_views and not _create_live_views(conn, settings, live_views):
+            without_files.update(dict.fromkeys(live_views, RAW_STATES_PREFIX))
     except BaseException:
         conn.close()
         raise
     return conn, without_files
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Live views: built hours from validated/, the rest validated from raw/ on the fly
+
+
+def _hour_folder(key: str, prefix: str) -> str:
+    """`year=…/month=…/day=…/hour=…` of an object key under `prefix`."""
+    return key[len(prefix) + 1 :].rsplit("/", 1)[0]
+
+
+def _with_partitions(table: pa.Table, hour_start: datetime) -> pa.Table:
+    """Validated rows as the views show them: plain types and the four integer partition columns."""
+    from flight_assets.states.validation import VALIDATED_SCHEMA
+
+    target = _source_schema(VALIDATED_SCHEMA)
+    values = dict(zip(PARTITION_COLUMNS, (hour_start.year, hour_start.month, hour_start.day, hour_start.hour),
+                      strict=True))
+    arrays = [
+        pa.chunked_array([pa.repeat(pa.scalar(values[f.name], f.type), table.num_rows)], f.type)
+        if f.name in values else table.column(f.name).cast(f.type)
+        for f in target
+    ]
+    return pa.Table.from_arrays(arrays, schema=target)
+
+
+def _validate_raw(lake: Any, keys: list[str], hour_folder: str) -> pa.Table:
+    """The validated rows of raw objects of one hour, by the engine that builds validated_states."""
+    from flight_assets.lake.hourly_tables import read_raw_objects
+    from flight_assets.states.validation import build_validated_hour
+
+    hour_start = partition_start(_partition_key(hour_folder))
+    result = build_validated_hour(read_raw_objects(lake, keys), hour_start=int(hour_start.timestamp()))
+    return _with_partitions(result.validated, hour_start)
+
+
+def _partition_key(hour_folder: str) -> str:
+    parts = dict(part.split("=", 1) for part in hour_folder.split("/"))
+    return f"{parts['year']}-{parts['month']}-{parts['day']}-{parts['hour']}:00"
+
+
+# `latest_states` looks in the newest hours first; only a lake whose newest snapshot is older lists all of raw/.
+LATEST_PROBE_HOURS = 3
+
+
+def _raw_keys(lake: Any, prefix: str) -> dict[str, list[tuple[int, str]]]:
+    """Hour folder → [(snapshot time, key)] of the raw snapshots under `prefix`."""
+    raw: dict[str, list[tuple[int, str]]] = {}
+    for obj in lake.list(prefix):
+        parsed = parse_raw_key(obj.key)
+        if parsed:
+            raw.setdefault(_hour_folder(obj.key, RAW_STATES_PREFIX), []).append((parsed[0], obj.key))
+    return raw
+
+
+def _newest_raw_hour(lake: Any) -> dict[str, list[tuple[int, str]]]:
+    """The raw snapshots of the newest hour that has any (listing the last few UTC hours before all of raw/)."""
+    now = datetime.now(UTC)
+    for back in range(LATEST_PROBE_HOURS):
+        found = _raw_keys(lake, hour_prefix(RAW_STATES_PREFIX, now - timedelta(hours=back)) + "/")
+        if found:
+            return found
+    everything = _raw_keys(lake, RAW_STATES_PREFIX + "/")
+    return {max(everything): everything[max(everything)]} if everything else {}
+
+
+def _create_live_views(conn: duckdb.DuckDBPyConnection, settings: Settings, views: Sequence[str]) -> bool:
+    """`live_states` and/or `latest_states`; False when the lake has neither raw nor validated data."""
+    from flight_assets.lake.store import open_lake
+    from flight_assets.states.validation import VALIDATED_SCHEMA
+
+    lake = open_lake(settings.lake, settings.aws_endpoint_url)
+    empty = _source_schema(VALIDATED_SCHEMA).empty_table()
+    columns = ", ".join(_ident(f.name) for f in empty.schema)
+    found = False
+    if LIVE_VIEW in views:
+        raw = _raw_keys(lake, RAW_STATES_PREFIX + "/")
+        built = {_hour_folder(obj.key, VALIDATED_STATES_PREFIX) for obj in lake.list(VALIDATED_STATES_PREFIX + "/")
+                 if obj.key.endswith(".parquet")}
+        # Hours not built yet: normally the hour in progress and the one that just closed.
+        tables = [_validate_raw(lake, [key for _, key in items], folder)
+                  for folder, items in sorted(raw.items()) if folder not in built]
+        conn.register("_live_unbuilt", pa.concat_tables([empty, *tables]))
+        conn.sql(f"CREATE OR REPLACE VIEW {LIVE_VIEW} AS SELECT {columns} FROM {_ident(VALIDATED_VIEW)} "
+                 f"UNION ALL SELECT {columns} FROM _live_unbuilt")
+        found = bool(raw or built)
+    if LATEST_VIEW in views:
+        latest = empty
+        newest_hour = _newest_raw_hour(lake)
+        for folder, items in newest_hour.items():
+            newest = max(t for t, _ in items)
+            # Every body landed with the newest `time` (OpenSky can answer one time with two bodies).
+            latest = _validate_raw(lake, [key for t, key in items if t == newest], folder)
+        conn.register("_latest", latest)
+        conn.sql(f"CREATE OR REPLACE VIEW {LATEST_VIEW} AS SELECT {columns} FROM _latest")
+        found = found or bool(newest_hour)
+    return found
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -410,6 +549,18 @@ def _tables_read(conn: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
     return names  # a parse error or a non-SELECT statement gives an "error" tree without tables
 
 
+def _live_views_read(sql: str) -> tuple[str, ...]:
+    """The live views `sql` reads: they are the expensive ones (raw objects validated on the fly)."""
+    conn = duckdb.connect(":memory:")
+    try:
+        read = _tables_read(conn, sql)
+    finally:
+        conn.close()
+    if not read and any(view in sql.lower() for view in LIVE_VIEWS):
+        return LIVE_VIEWS  # DuckDB could not parse it: make them, so its own error message is the one shown
+    return tuple(view for view in LIVE_VIEWS if view in read)
+
+
 def _require_data(conn: duckdb.DuckDBPyConnection, sql: str, settings: Settings, without_files: dict[str, str]) -> None:
     """LakeError when `sql` reads a view over a lake that is not there, or over a table never written.
 
@@ -437,7 +588,7 @@ def run_query(sql: str, settings: Settings, fmt: str = "table") -> str:
     """
     if fmt not in FORMATS:
         raise QueryError(f"unknown output format {fmt!r}: use one of {', '.join(FORMATS)}")
-    conn, without_files = _connect(settings)
+    conn, without_files = _connect(settings, _live_views_read(sql))
     try:
         _require_data(conn, sql, settings, without_files)
         columns, rows = execute(conn, sql)

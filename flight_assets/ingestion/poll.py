@@ -111,6 +111,19 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds")
 
 
+def fetched_metadata(fetched: FetchedSnapshot, writer: str) -> dict[str, str]:
+    """The object metadata of a snapshot fetched from OpenSky (never a secret: credentials travel in a header)."""
+    metadata = {
+        "fetched-at": _iso(fetched.fetched_at),
+        "http-status": str(fetched.status),
+        "source-url": fetched.url,
+        "writer": writer,
+    }
+    if fetched.credits_remaining is not None:
+        metadata["credits-remaining"] = str(fetched.credits_remaining)
+    return metadata
+
+
 class Ingester:
     """Settings, lake, client and governor built once, so a warm Lambda or a polling loop reuses connections."""
 
@@ -231,14 +244,7 @@ class Ingester:
         return recovered, None
 
     def _land_fetched(self, fetched: FetchedSnapshot, governor_s: float) -> IngestResult:
-        metadata = {
-            "fetched-at": _iso(fetched.fetched_at),
-            "http-status": str(fetched.status),
-            "source-url": fetched.url,
-            "writer": self.writer,
-        }
-        if fetched.credits_remaining is not None:
-            metadata["credits-remaining"] = str(fetched.credits_remaining)
+        metadata = fetched_metadata(fetched, self.writer)
         timings = {"governor": governor_s, "fetch": fetched.fetch_s, "parse": fetched.parse_s}
         try:
             # The lake retries the PUT until the poll's deadline: a short outage costs a few seconds, not the body.

@@ -148,9 +148,13 @@ class OpenSkyClient:
 
     # -- states ------------------------------------------------------------------------------------------------
     def states_url(
-        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None
+        self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None,
+        at: int | None = None,
     ) -> str:
+        """The `/states/all` URL; `at` asks for the state at that Unix time (`time=`, users only, last hour)."""
         params: list[tuple[str, str]] = []
+        if at is not None:
+            params.append(("time", str(int(at))))
         if bbox is not None:
             params += list(zip(("lamin", "lomin", "lamax", "lomax"), map(_coordinate, bbox), strict=True))
         if extended:
@@ -164,25 +168,27 @@ class OpenSkyClient:
 
     def fetch_states(
         self, bbox: BBox | None = None, extended: bool = False, icao24: list[str] | None = None,
-        deadline_s: float | None = None,
+        deadline_s: float | None = None, at: int | None = None,
     ) -> FetchedSnapshot:
         """One `/states/all` snapshot, retried on 5xx, timeouts and connection errors within `deadline_s` (default:
         the client's; a poll passes what its own budget leaves).
 
         Raises RateLimited on 429 (never sleeps through it), OpenSkyBadBody on an unusable 200 body (not retried:
-        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures. Every
-        error's message is redacted: endpoints and proxies echo requests, and requests' own errors quote them.
+        the call already cost credits, the next poll tries again), OpenSkyHTTPError on other failures (a `time=`
+        older than OpenSky's one-hour horizon is a 400). `at` asks for the state at that Unix time (`time=`).
+        Every error's message is redacted: endpoints and proxies echo requests, and requests' own errors quote them.
         """
         try:
-            return self._fetch_states(bbox, extended, icao24, self.deadline_s if deadline_s is None else deadline_s)
+            return self._fetch_states(bbox, extended, icao24, self.deadline_s if deadline_s is None else deadline_s,
+                                      at)
         except OpenSkyError as exc:
             exc.args = (redact(str(exc), self.secrets()),)
             raise
 
     def _fetch_states(
-        self, bbox: BBox | None, extended: bool, icao24: list[str] | None, deadline_s: float
+        self, bbox: BBox | None, extended: bool, icao24: list[str] | None, deadline_s: float, at: int | None
     ) -> FetchedSnapshot:
-        url = self.states_url(bbox, extended, icao24)
+        url = self.states_url(bbox, extended, icao24, at)
         started = time.monotonic()
         deadline_wall = time.time() + deadline_s
         refreshed = False

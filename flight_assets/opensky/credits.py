@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 MIN_INTERVAL_S = 30  # the platform polls at most every 30 s: OpenSky's own state-vector resolution for most users
 DAY_S = 86_400
+# Authenticated users may ask `/states/all?time=T` for T within the last hour (older: HTTP 400), at 5-s resolution
+# (T rounded down to a multiple of 5); anonymous calls ignore `time`. Used by the client's repair and the fake server.
+HISTORY_S = 3_600
+HISTORY_RESOLUTION_S = 5
 
 # tier -> (credits per window, window seconds)
 TIER_BUDGETS: dict[str, tuple[int, int]] = {

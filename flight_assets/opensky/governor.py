@@ -9,6 +9,7 @@ Lambda invocations and local pollers never spend the budget twice.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -170,6 +171,62 @@ class CreditGovernor:
             return state
 
         self.lake.update_json(self.key, update)
+
+    # -- spare credits (gap repair) --------------------------------------------------------------------------------
+    def _live_reserve(self, state: dict[str, Any], now: float) -> int:
+        """Credits the live cadence still needs until the window renews, plus one call of margin (a poll may come
+        up to CADENCE_SLACK_S early)."""
+        window_end = float(state["window_start"]) + self.plan.window_s
+        calls = math.ceil(max(0.0, window_end - now) / self.plan.interval_s) + 1
+        return calls * self.plan.cost_per_call
+
+    def _spare(self, state: dict[str, Any], now: float) -> int:
+        if now < (state.get("paused_until") or 0):
+            return 0
+        return max(0, self._estimated_remaining(state) - self._live_reserve(state, now))
+
+    def spare_credits(self, now: float | None = None) -> int:
+        """Credits that extra calls (gap repair) may spend now without taking any from the live cadence."""
+        now = time.time() if now is None else now
+        return self._spare(self._fresh(self.state(), now), now)
+
+    def claim_spare(self, now: float | None = None) -> Decision:
+        """Atomically reserve one call's credits from the spare ones, for a call outside the live cadence.
+
+        The cadence slot is left alone (live polls go on as planned); refused while a 429 pause lasts or when the
+        spare credits are fewer than a call costs, so a repair never causes a 429 and never delays a live poll.
+        """
+        now = time.time() if now is None else now
+        decision: Decision | None = None
+
+        def update(state: dict[str, Any] | None) -> dict[str, Any]:
+            nonlocal decision
+            state = self._fresh(state, now)
+            remaining = self._estimated_remaining(state)
+            paused_until = state.get("paused_until") or 0
+            spare = self._spare(state, now)
+            if now < paused_until:
+                decision = Decision(False, "rate_limited", f"OpenSky rate limit: paused until {_fmt(paused_until)} "
+                                    "after a 429; no call made", paused_until, remaining)
+            elif spare < self.plan.cost_per_call:
+                resume = float(state["window_start"]) + self.plan.window_s
+                decision = Decision(
+                    False, "no_spare_credits",
+                    f"no spare credits: an estimated {remaining:,} are left and the live cadence needs "
+                    f"{self._live_reserve(state, now):,} of them until the window renews at {_fmt(resume)}",
+                    resume, remaining,
+                )
+            else:
+                decision = Decision(True, None, f"{spare:,} spare credits", now, remaining)
+                state["credits_used"] = int(state.get("credits_used", 0)) + self.plan.cost_per_call
+                state["credits_used_since_report"] = (
+                    int(state.get("credits_used_since_report", 0)) + self.plan.cost_per_call
+                )
+            return state
+
+        self.lake.update_json(self.key, update)
+        assert decision is not None
+        return decision
 
     def state(self) -> dict[str, Any] | None:
         """The shared state as stored, or None before the first poll (or if it is unreadable)."""

@@ -27,6 +27,10 @@ Faults, one per `/api/states/all` request (FIFO), from `FakeOpenSky.enqueue(...)
   {"kind": "redirect"}                 302 to the same path and query (one redirect hop)
 Random faults: `--error-rate` (503 HTML), `--truncate-rate`, `--html-rate`, seeded by `--seed`.
 
+History: an authenticated request with `time=T` gets the state at T like OpenSky's: T rounded down to 5 s,
+400 when older than an hour; the simulated fleet at T, or (replay) the newest body served with time <= T within
+the last hour (404 when it served nothing that early). Anonymous requests ignore `time`.
+
 Other endpoints: `GET /redirect/<path>?q` → 302 `/<path>?q`; `GET /_control/state`; `POST /_control/faults`
 (JSON list or object); `DELETE /_control/faults`; `POST /_control/expire-tokens`.
 """
@@ -40,6 +44,7 @@ import json
 import math
 import os
 import random
+import re
 import secrets
 import signal
 import socket
@@ -60,7 +65,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flight_assets.config import TOKEN_PATH
-from flight_assets.opensky.credits import TIER_BUDGETS, TIERS, BBox, call_cost, parse_bbox
+from flight_assets.opensky.credits import (
+    HISTORY_RESOLUTION_S,
+    HISTORY_S,
+    TIER_BUDGETS,
+    TIERS,
+    BBox,
+    call_cost,
+    parse_bbox,
+)
 from flight_assets.opensky.recorded import iter_recorded_bodies
 from flight_assets.opensky.snapshot import FIELD_INDEX, SnapshotError, parse_snapshot
 
@@ -447,6 +460,22 @@ def _dump(snapshot_time: int, rows: list[list[Any]]) -> bytes:
     return json.dumps({"time": snapshot_time, "states": rows or None}, separators=(",", ":")).encode()
 
 
+def _history_time(query: str, now: float) -> int | None:
+    """`time=T` of a request as OpenSky treats it for users: rounded down to 5 s, not in the future, 400 (a
+    ValueError) when older than an hour; None when absent."""
+    values = parse_qs(query, keep_blank_values=True).get("time")
+    if not values:
+        return None
+    try:
+        at = int(values[0])
+    except ValueError:
+        raise ValueError(f"time must be a Unix time in seconds, got {values[0]!r}") from None
+    at = min(at, int(now)) // HISTORY_RESOLUTION_S * HISTORY_RESOLUTION_S
+    if at < now - HISTORY_S:
+        raise ValueError(f"time={values[0]} is more than {HISTORY_S} s in the past; only the last hour is served")
+    return at
+
+
 def _parse_states_query(query: str) -> tuple[BBox | None, set[str] | None, bool]:
     params = parse_qs(query, keep_blank_values=True)
     box_keys = ("lamin", "lomin", "lamax", "lomax")
@@ -466,6 +495,9 @@ def _parse_states_query(query: str) -> tuple[BBox | None, set[str] | None, bool]
 
 
 # ------------------------------------------------------------------------------------------------ replay
+
+
+_TIME_HEAD = re.compile(rb'\s*\{\s*"time"\s*:\s*(\d+)\s*,')
 
 
 class _Replay:
@@ -489,6 +521,12 @@ class _Replay:
         index = self._cursor
         self._cursor += 1
         return index
+
+    def time_of(self, index: int) -> int:
+        """The body's own `time` (bare arrays: max last_contact); read from the head when it leads the body, so
+        serving a recorded global body byte-exact does not parse it."""
+        head = _TIME_HEAD.match(self.bodies[index][1])
+        return int(head[1]) if head else self.parsed(index)[0]
 
     def is_bare_array(self, index: int) -> bool:
         return self.bodies[index][1].lstrip()[:1] == b"["
@@ -946,6 +984,8 @@ class FakeOpenSky:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._credits: dict[str, int] = {}
         self._requests_served = 0
+        self._served: deque[tuple[int, int, int, int]] = deque()  # replay: (body time, index, shift, served at)
+        self._history_requests: deque[int] = deque(maxlen=100_000)  # bounded: the demo server runs for days
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -1064,6 +1104,7 @@ class FakeOpenSky:
                 "requests_served": self._requests_served,
                 "credits": credits,
                 "faults_pending": len(self._faults),
+                "history_requests": len(self._history_requests),
             }
 
     # -- internals
@@ -1147,6 +1188,8 @@ class FakeOpenSky:
             return refusal
         try:
             bbox, icaos, extended = _parse_states_query(query)
+            # Like OpenSky: `time` is for users only (anonymous calls get the newest state), within the last hour.
+            at = _history_time(query, self._clock()) if identity != ANONYMOUS else None
         except ValueError as exc:
             return _text_reply(400, f"Bad request: {exc}\n")
         cost = call_cost(bbox)
@@ -1155,7 +1198,13 @@ class FakeOpenSky:
             remaining = self._credits.get(identity, self._initial_credits(identity))
             if remaining < cost:
                 return _too_many_requests(self.config.retry_after)
-            if self._replay is not None:
+            if at is not None:
+                self._history_requests.append(at)
+                if self._replay is not None and not any(entry[0] <= at for entry in self._served):
+                    # A replay has no history before what it served: say so rather than invent an empty sky.
+                    return _text_reply(404, f"No state vectors at time={at}: nothing was served at or before it "
+                                            "within the last hour\n")
+            elif self._replay is not None:
                 index = self._replay.next_index()
                 if index is None:
                     return _text_reply(
@@ -1166,7 +1215,10 @@ class FakeOpenSky:
             remaining -= cost
             self._credits[identity] = remaining
         try:
-            body = self._states_body(index, bbox, icaos, extended)
+            if at is not None:
+                body = self._history_body(at, bbox, icaos, extended)
+            else:
+                body = self._states_body(index, bbox, icaos, extended)
         except SnapshotError as exc:
             with self._lock:
                 self._credits[identity] += cost
@@ -1183,12 +1235,39 @@ class FakeOpenSky:
             assert self._fleet is not None
             return _dump(now, _select_rows(self._fleet.rows(now), bbox, icaos, extended))
         assert index is not None
+        shift = now - self._replay.time_of(index) if self.config.retime else 0
+        with self._lock:
+            # What was served, so that `time=` can answer it again within the hour.
+            self._served.append((self._replay.time_of(index) + shift, index, shift, now))
+            while self._served and self._served[0][3] < now - HISTORY_S:
+                self._served.popleft()
+        return self._replay_body(index, shift, bbox, icaos, extended)
+
+    def _replay_body(
+        self, index: int, shift: int, bbox: BBox | None, icaos: set[str] | None, extended: bool
+    ) -> bytes:
+        assert self._replay is not None
         filtered = bbox is not None or icaos is not None or extended
-        if not filtered and not self.config.retime and not self._replay.is_bare_array(index):
+        if not filtered and not shift and not self._replay.is_bare_array(index):
             return self._replay.bodies[index][1]  # byte-exact
         snapshot_time, rows = self._replay.parsed(index)
-        shift = now - snapshot_time if self.config.retime else 0
         return _dump(snapshot_time + shift, _select_rows(rows, bbox, icaos, extended, shift))
+
+    def _history_body(self, at: int, bbox: BBox | None, icaos: set[str] | None, extended: bool) -> bytes:
+        """The state at `at`: the simulated fleet then, or the newest replayed body served with time <= at."""
+        if self._replay is None:
+            assert self._fleet is not None
+            return _dump(at, _select_rows(self._fleet.rows(at), bbox, icaos, extended))
+        with self._lock:
+            earlier = [entry for entry in self._served if entry[0] <= at]
+        _, index, shift, _ = max(earlier, key=lambda entry: (entry[0], entry[3]))
+        return self._replay_body(index, shift, bbox, icaos, extended)
+
+    @property
+    def history_requests(self) -> list[int]:
+        """The (rounded) `time=` of every history request answered so far, in order (for tests)."""
+        with self._lock:
+            return list(self._history_requests)
 
     def handle_token(self, body: bytes, authorization: str | None) -> _Reply:
         form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)

@@ -62,3 +62,8 @@ output "dagster_url" {
   description = "The Dagster UI (from webserver_allowed_cidrs only)."
   value       = var.enable_dagster ? module.dagster_ecs[0].webserver_url : null
 }
+
+output "athena_views" {
+  description = "Athena views over the Glue tables: live_states and latest_states."
+  value       = module.analytics.views
+}

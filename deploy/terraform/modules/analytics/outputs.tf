@@ -20,3 +20,8 @@ output "named_query_ids" {
     altitude_bands              = one(aws_athena_named_query.altitude_bands[*].id)
   }
 }
+
+output "views" {
+  description = "Athena views: live_states (built hours + unbuilt hours validated from raw), latest_states."
+  value       = sort(keys(aws_glue_catalog_table.views))
+}

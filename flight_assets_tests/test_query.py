@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from flight_assets.analytics.output import format_csv, format_json, format_table
 from flight_assets.analytics.query import (
     ALTITUDE_BANDS,
     STATES_BY_COUNTRY_FOR_A_DAY,
@@ -25,9 +26,6 @@ from flight_assets.analytics.query import (
     connect,
     example_sql,
     execute,
-    format_csv,
-    format_json,
-    format_table,
     run_query,
 )
 from flight_assets.config import Settings

@@ -22,31 +22,24 @@ No Dagster here: the CLI (`flight-assets query`) and the README examples use `ru
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
-import os
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
 
-from flight_assets.config import Settings, aws_region
+from flight_assets.analytics.output import format_csv, format_json, format_table
+from flight_assets.config import Settings
+from flight_assets.lake.arrow_fs import s3_filesystem
 from flight_assets.lake.layout import (
     COUNTRY_AGGREGATES_PREFIX,
     QUARANTINE_STATES_PREFIX,
     RAW_STATES_PREFIX,
     VALIDATED_STATES_PREFIX,
-    hour_prefix,
-    parse_raw_key,
-    partition_start,
 )
 from flight_assets.lake.store import LakeError
 
@@ -201,20 +194,6 @@ def _local_source(root: Path, prefix: str) -> str | None:
     )
 
 
-def s3_filesystem(endpoint_url: str | None = None) -> Any:
-    """pyarrow's S3 filesystem for the lake's endpoint (credentials from the usual AWS environment/config)."""
-    from pyarrow import fs
-
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    region = aws_region()
-    kwargs: dict[str, Any] = {"region": region}
-    if endpoint:
-        parts = urlsplit(endpoint)
-        kwargs["endpoint_override"] = parts.netloc + parts.path.rstrip("/")
-        kwargs["scheme"] = parts.scheme or "https"
-    return fs.S3FileSystem(**kwargs)
-
-
 def _s3_source(
     conn: duckdb.DuckDBPyConnection, filesystem: Any, lake: str, view: str, prefix: str, schema: pa.Schema
 ) -> str | None:
@@ -314,109 +293,15 @@ def _connect(
                     f"could not read {prefix}/ under {settings.lake} for the {view} view: "
                     f"{_one_line(str(exc))}"
                 ) from exc
-        if live_views and not _create_live_views(conn, settings, live_views):
+        # Imported here: live.py builds on this module's views, and most queries never read a live view.
+        from flight_assets.analytics.live import create_live_views
+
+        if live_views and not create_live_views(conn, settings, live_views):
             without_files.update(dict.fromkeys(live_views, RAW_STATES_PREFIX))
     except BaseException:
         conn.close()
         raise
     return conn, without_files
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Live views: built hours from validated/, the rest validated from raw/ on the fly
-
-
-def _hour_folder(key: str, prefix: str) -> str:
-    """`year=…/month=…/day=…/hour=…` of an object key under `prefix`."""
-    return key[len(prefix) + 1 :].rsplit("/", 1)[0]
-
-
-def _with_partitions(table: pa.Table, hour_start: datetime) -> pa.Table:
-    """Validated rows as the views show them: plain types and the four integer partition columns."""
-    from flight_assets.states.validation import VALIDATED_SCHEMA
-
-    target = _source_schema(VALIDATED_SCHEMA)
-    values = dict(zip(PARTITION_COLUMNS, (hour_start.year, hour_start.month, hour_start.day, hour_start.hour),
-                      strict=True))
-    arrays = [
-        pa.chunked_array([pa.repeat(pa.scalar(values[f.name], f.type), table.num_rows)], f.type)
-        if f.name in values else table.column(f.name).cast(f.type)
-        for f in target
-    ]
-    return pa.Table.from_arrays(arrays, schema=target)
-
-
-def _validate_raw(lake: Any, keys: list[str], hour_folder: str) -> pa.Table:
-    """The validated rows of raw objects of one hour, by the engine that builds validated_states."""
-    from flight_assets.lake.hourly_tables import read_raw_objects
-    from flight_assets.states.validation import build_validated_hour
-
-    hour_start = partition_start(_partition_key(hour_folder))
-    result = build_validated_hour(read_raw_objects(lake, keys), hour_start=int(hour_start.timestamp()))
-    return _with_partitions(result.validated, hour_start)
-
-
-def _partition_key(hour_folder: str) -> str:
-    parts = dict(part.split("=", 1) for part in hour_folder.split("/"))
-    return f"{parts['year']}-{parts['month']}-{parts['day']}-{parts['hour']}:00"
-
-
-# `latest_states` looks in the newest hours first; only a lake whose newest snapshot is older lists all of raw/.
-LATEST_PROBE_HOURS = 3
-
-
-def _raw_keys(lake: Any, prefix: str) -> dict[str, list[tuple[int, str]]]:
-    """Hour folder → [(snapshot time, key)] of the raw snapshots under `prefix`."""
-    raw: dict[str, list[tuple[int, str]]] = {}
-    for obj in lake.list(prefix):
-        parsed = parse_raw_key(obj.key)
-        if parsed:
-            raw.setdefault(_hour_folder(obj.key, RAW_STATES_PREFIX), []).append((parsed[0], obj.key))
-    return raw
-
-
-def _newest_raw_hour(lake: Any) -> dict[str, list[tuple[int, str]]]:
-    """The raw snapshots of the newest hour that has any (listing the last few UTC hours before all of raw/)."""
-    now = datetime.now(UTC)
-    for back in range(LATEST_PROBE_HOURS):
-        found = _raw_keys(lake, hour_prefix(RAW_STATES_PREFIX, now - timedelta(hours=back)) + "/")
-        if found:
-            return found
-    everything = _raw_keys(lake, RAW_STATES_PREFIX + "/")
-    return {max(everything): everything[max(everything)]} if everything else {}
-
-
-def _create_live_views(conn: duckdb.DuckDBPyConnection, settings: Settings, views: Sequence[str]) -> bool:
-    """`live_states` and/or `latest_states`; False when the lake has neither raw nor validated data."""
-    from flight_assets.lake.store import open_lake
-    from flight_assets.states.validation import VALIDATED_SCHEMA
-
-    lake = open_lake(settings.lake, settings.aws_endpoint_url)
-    empty = _source_schema(VALIDATED_SCHEMA).empty_table()
-    columns = ", ".join(_ident(f.name) for f in empty.schema)
-    found = False
-    if LIVE_VIEW in views:
-        raw = _raw_keys(lake, RAW_STATES_PREFIX + "/")
-        built = {_hour_folder(obj.key, VALIDATED_STATES_PREFIX) for obj in lake.list(VALIDATED_STATES_PREFIX + "/")
-                 if obj.key.endswith(".parquet")}
-        # Hours not built yet: normally the hour in progress and the one that just closed.
-        tables = [_validate_raw(lake, [key for _, key in items], folder)
-                  for folder, items in sorted(raw.items()) if folder not in built]
-        conn.register("_live_unbuilt", pa.concat_tables([empty, *tables]))
-        conn.sql(f"CREATE OR REPLACE VIEW {LIVE_VIEW} AS SELECT {columns} FROM {_ident(VALIDATED_VIEW)} "
-                 f"UNION ALL SELECT {columns} FROM _live_unbuilt")
-        found = bool(raw or built)
-    if LATEST_VIEW in views:
-        latest = empty
-        newest_hour = _newest_raw_hour(lake)
-        for folder, items in newest_hour.items():
-            newest = max(t for t, _ in items)
-            # Every body landed with the newest `time` (OpenSky can answer one time with two bodies).
-            latest = _validate_raw(lake, [key for t, key in items if t == newest], folder)
-        conn.register("_latest", latest)
-        conn.sql(f"CREATE OR REPLACE VIEW {LATEST_VIEW} AS SELECT {columns} FROM _latest")
-        found = found or bool(newest_hour)
-    return found
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -435,86 +320,6 @@ def _query_error(exc: duckdb.Error) -> QueryError:
     if re.search(r"Catalog Error: Table (with name|function) .* does not exist", message):
         message += f" (the lake's views are {', '.join(VIEWS)})"
     return QueryError(message, str(exc))
-
-
-def _text(value: Any, *, table: bool) -> str:
-    """A cell for csv/table output."""
-    if value is None:
-        return "NULL" if table else ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and table and math.isfinite(value):
-        return repr(round(value, 6))
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ") if table else value.isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(_json_value(value), ensure_ascii=False)
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex()
-    text = str(value)
-    return text.replace("\r", "\\r").replace("\n", "\\n") if table else text
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex()
-    return str(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-
-
-def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An aligned plain-text table: header, rule, rows (numbers right-aligned), then `(N rows)`."""
-    cells = [[_text(v, table=True) for v in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
-    numeric = [
-        any(_is_number(row[i]) for row in rows) and all(_is_number(row[i]) or row[i] is None for row in rows)
-        for i in range(len(columns))
-    ]
-    lines = [" | ".join(name.ljust(w) for name, w in zip(columns, widths, strict=True)).rstrip()]
-    lines.append("-+-".join("-" * w for w in widths))
-    for row in cells:
-        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True)]
-        lines.append(" | ".join(parts).rstrip())
-    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
-    return "\n".join(lines)
-
-
-def format_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([_text(v, table=False) for v in row] for row in rows)
-    return out.getvalue()
-
-
-def format_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A JSON array of objects, one per line; timestamps ISO 8601, NaN/inf as null."""
-    if not rows:
-        return "[]"
-    objects = [
-        json.dumps({name: _json_value(v) for name, v in zip(columns, row, strict=True)}, ensure_ascii=False)
-        for row in rows
-    ]
-    return "[\n  " + ",\n  ".join(objects) + "\n]"
 
 
 def execute(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

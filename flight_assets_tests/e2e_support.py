@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import boto3
 import pytest
 import requests
 
+from flight_assets.lake.layout import PARTITION_KEY_FORMAT
 from flight_assets.lake.store import S3Lake
 from flight_assets.tools.demo import dagster_dev_command
 from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
@@ -247,6 +249,21 @@ class DagsterDev:
         if result["__typename"] != "StopSensorMutationResult":
             raise GraphQLError(f"stopSensor: {result}")
         return result["instigationState"]["status"]
+
+    def check_status_counts(self, asset: str, check: str) -> dict[str, int]:
+        """How many hours each status covers in a check's Partitions tab, from GraphQL (what the UI reads)."""
+        data = self.graphql(
+            "query ($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode { "
+            "assetChecksOrError { ... on AssetChecks { checks { name partitionStatuses { "
+            "... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } } } } } } } }",
+            {"key": {"path": [asset]}},
+        )["assetNodeOrError"]["assetChecksOrError"]["checks"]
+        [found] = [c for c in data if c["name"] == check]
+        counts: dict[str, int] = {}
+        for r in found["partitionStatuses"]["ranges"]:
+            start, end = (datetime.strptime(k, PARTITION_KEY_FORMAT) for k in (r["startKey"], r["endKey"]))
+            counts[r["status"]] = counts.get(r["status"], 0) + int((end - start).total_seconds() // 3600) + 1
+        return counts
 
     def set_nux_seen(self) -> bool:
         """The UI's first-visit pop-up, marked as seen for every user of this instance."""

@@ -245,7 +245,8 @@ def test_the_hourly_automation_runs_in_the_daemon_and_requests_nothing_for_old_h
         {"selector": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION,
                       "sensorName": "hourly_tables_automation"}},
     )["sensorOrError"]
-    assert data["sensorType"] == "AUTOMATION" and data["sensorState"]["status"] == "RUNNING"
+    # GraphQL names an automation-condition sensor's type AUTO_MATERIALIZE.
+    assert data["sensorType"] == "AUTO_MATERIALIZE" and data["sensorState"]["status"] == "RUNNING"
     assert data["sensorState"]["ticks"], "the daemon never evaluated the automation conditions"
     assert all(t["status"] in ("SKIPPED", "SUCCESS") for t in data["sensorState"]["ticks"])
     automated = [r for r in flow.dagster.runs() if r["tags"].get("dagster/from_automation_condition")]

@@ -8,6 +8,7 @@ to refresh the ones the README shows.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,8 +94,10 @@ def test_asset_graph_shows_the_three_assets_and_their_checks(page: Any, flow: E2
     for group in ("ingestion", "validation", "aggregation"):
         expect(graph.get_by_text(group, exact=True)).to_be_visible()
     # The check summaries on the nodes: completeness warns (2 snapshots where 120 were planned), the rest pass.
+    # (An hour the automation builds from the poll sensor's few snapshots, when an hour closes during the flow,
+    # also warns on row_count_anomaly: 4 / 6.)
     validated = graph.filter(has_text="validated_states").last
-    expect(validated.get_by_text("5 / 6 Passed")).to_be_visible()
+    expect(validated.get_by_text(re.compile(r"^[45] / 6 Passed$"))).to_be_visible()
     aggregates = graph.filter(has_text="country_aggregates").last
     expect(aggregates.get_by_text("2 / 2 Passed")).to_be_visible()
     no_pop_up(page)
@@ -105,8 +108,11 @@ def test_partitions_page_lists_the_materialized_hours(page: Any, flow: E2EFlow, 
     hour = HOURS[1]
     page.goto(f"{flow.dagster.url}/assets/validated_states?view=partitions&partition={quote(hour)}"
               f"&status={quote('FAILED,MATERIALIZED,MATERIALIZING')}")
-    expect(page.get_by_text("Materialized (3)")).to_be_visible()
-    expect(page.get_by_text("3 Partitions Selected")).to_be_visible()
+    # The recorded hours, plus any hour the automation built from the poll sensor's snapshots when an hour closed
+    # during the flow: the page shows what the instance holds.
+    built = {m["partition"] for m in flow.dagster.materializations("validated_states")}
+    assert set(HOURS) <= built
+    expect(page.get_by_text(f"Materialized ({len(built)})")).to_be_visible()
     for key in HOURS:
         expect(page.get_by_text(key, exact=True).first).to_be_visible()
     # The selected hour's materialization and its metadata, as the run reported it.
@@ -150,13 +156,18 @@ def open_check_partitions(page: Any, flow: E2EFlow, check: str) -> None:
 
 
 def test_check_partitions_tab_shows_each_hour_passed(page: Any, flow: E2EFlow, screenshots: Path) -> None:
+    # One status per hour, from the check result tied to that hour's materialization: every recorded hour passed
+    # (and any hour the automation built when an hour closed during the flow), none failed.
+    counts = flow.dagster.check_status_counts("validated_states", "quality_score")
+    assert counts.get("SUCCEEDED", 0) >= len(HOURS) and not counts.get("FAILED")
     open_check_partitions(page, flow, "quality_score")
-    # One status per hour, from the check result tied to that hour's materialization.
-    expect(page.get_by_text(f"Passed ({len(HOURS)})")).to_be_visible()
+    expect(page.get_by_text(f"Passed ({counts['SUCCEEDED']})")).to_be_visible()
     expect(page.get_by_text("Failed (0)", exact=True)).to_be_visible()
     expect(page.get_by_text("Execution Failed (0)")).to_be_visible()
     no_pop_up(page)
     page.screenshot(path=screenshots / "check-partitions.png")
-    # completeness warns in every hour (2 snapshots where 120 were planned): Failed (3), shown as such per hour.
+    # completeness warns in every recorded hour (2 snapshots where 120 were planned), shown as Failed per hour.
+    warned = flow.dagster.check_status_counts("validated_states", "completeness").get("FAILED", 0)
+    assert warned >= len(HOURS)
     open_check_partitions(page, flow, "completeness")
-    expect(page.get_by_text(f"Failed ({len(HOURS)})", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"Failed ({warned})", exact=True)).to_be_visible()

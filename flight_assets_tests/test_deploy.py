@@ -4,8 +4,10 @@
 - The environment root applied against moto's server on loopback (a test-only provider override), read back with
   boto3 (buckets, encryption, lifecycle, function, schedule, queue, alarms, Glue tables, ECS, RDS, ALB ...), then
   destroyed, leaving nothing behind. Athena named queries are checked in a plan only: moto has no DeleteNamedQuery.
-- The Lambda package: built by deploy/build_lambda.py, unpacked into a clean virtualenv that has only boto3 (as the
-  Lambda runtime does), its handler run in a subprocess against fake-opensky and moto, landing a snapshot.
+- The Lambda package: built by deploy/build_lambda.py with its pinned boto3/botocore for python3.13 arm64, unpacked
+  into a clean python3.13 virtualenv (the local Python when no 3.13 is installed) that holds only an older boto3 (as
+  the Lambda runtime does), its handler run in a subprocess against fake-opensky and moto, landing a snapshot with
+  If-None-Match through the bundled SDK.
 - checkov over deploy/terraform in its own virtualenv (.venv-checkov, created on first use): no failed check, every
   skip justified inline.
 - Athena compatibility: the Glue tables match the Parquet files the pipeline writes and the raw key layout.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import importlib.metadata
 import io
 import json
 import os
@@ -58,7 +59,34 @@ PREFIX = "flight-assets-prod"
 ALLOWED_CIDR = "198.51.100.0/24"
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
-BANNED_IN_LAMBDA = {"dagster", "pyarrow", "pandas", "duckdb", "boto3", "botocore", "grpc", "sqlalchemy"}
+BANNED_IN_LAMBDA = {"dagster", "pyarrow", "pandas", "duckdb", "grpc", "sqlalchemy"}
+LAMBDA_PYTHON = "3.13"
+
+
+def _lambda_pins() -> dict[str, str]:
+    """name → version pinned in deploy/lambda_requirements.txt (names normalised like dist-info directories)."""
+    pins = {}
+    for line in (DEPLOY / "lambda_requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[re.sub(r"[-.]+", "_", name.lower())] = version
+    return pins
+
+
+def _lambda_python() -> tuple[str, bool]:
+    """(an interpreter for the Lambda-like virtualenv, whether it is the runtime's python3.13)."""
+    import glob
+    import shutil
+
+    candidates = [shutil.which(f"python{LAMBDA_PYTHON}"), *sorted(glob.glob(
+        os.path.expanduser(f"~/.pyenv/versions/{LAMBDA_PYTHON}*/bin/python{LAMBDA_PYTHON}")))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys, venv; print(sys.version_info[:2])"],
+                               capture_output=True, text=True, timeout=30)
+        if probe.returncode == 0 and probe.stdout.strip() == f"({LAMBDA_PYTHON.replace('.', ', ')})":
+            return candidate, True
+    return sys.executable, False
 
 
 def _terraform_or_skip() -> tuple[str, Path]:
@@ -93,25 +121,34 @@ def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lambda_runtime(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> tuple[Path, Path]:
-    """(python of a clean virtualenv with only boto3, as the Lambda runtime has; the unzipped package)."""
+    """(python of a clean virtualenv like the Lambda runtime; the unzipped package).
+
+    The virtualenv is made with python3.13 (the function's runtime) when this machine has one, else with the local
+    Python (the test then still proves the bundled SDK wins, on another interpreter version). Like the runtime, it
+    holds its own, older boto3 in site-packages, after the package on sys.path: the bundled pins must shadow it.
+    """
     base = tmp_path_factory.mktemp("lambda-runtime")
     unzipped = base / "task"
     with zipfile.ZipFile(lambda_zip) as archive:
         archive.extractall(unzipped)
+    interpreter, is_313 = _lambda_python()
+    if not is_313:
+        print(f"\nno python{LAMBDA_PYTHON} here: the Lambda-like virtualenv uses {sys.version.split()[0]}")
     env_dir = base / "venv"
-    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    created = subprocess.run([interpreter, "-m", "venv", "--clear", str(env_dir)], capture_output=True, text=True,
+                             timeout=120)
+    assert created.returncode == 0, created.stderr
     python = env_dir / "bin" / "python"
-    boto3_version = importlib.metadata.version("boto3")
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                             f"boto3=={boto3_version}"], capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        pytest.skip(f"could not install boto3=={boto3_version} into the Lambda-like virtualenv: {result.stderr[-400:]}")
+    # The runtime's own SDK, older than the pins: installed when the package index has one (not required).
+    older = f"boto3<{_lambda_pins()['boto3']}"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", older],
+                   capture_output=True, text=True, timeout=300)
     return python, unzipped
 
 
 _HANDLER_SCRIPT = """
 import json, sys
-import flight_assets, requests
+import boto3, botocore, flight_assets, requests
 from flight_assets.lambda_handler import lambda_handler
 summary = lambda_handler(json.loads(sys.argv[1]), None)
 print("RESULT " + json.dumps({
@@ -119,6 +156,9 @@ print("RESULT " + json.dumps({
     "modules": sorted({name.split(".")[0] for name in sys.modules}),
     "flight_assets": flight_assets.__file__,
     "requests": requests.__file__,
+    "boto3": [boto3.__file__, boto3.__version__],
+    "botocore": [botocore.__file__, botocore.__version__],
+    "python": list(sys.version_info[:2]),
 }))
 """
 
@@ -136,7 +176,11 @@ def run_packaged_handler(runtime: tuple[Path, Path], env: dict[str, str], event:
     result = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT "):])
     logs = [json.loads(line) for line in lines if line.startswith("{")]
     assert result["flight_assets"].startswith(str(unzipped)) and result["requests"].startswith(str(unzipped))
-    assert not (BANNED_IN_LAMBDA - {"boto3", "botocore"}) & set(result["modules"]), result["modules"]
+    pins = _lambda_pins()
+    for sdk in ("boto3", "botocore"):  # the bundled, pinned SDK, not the runtime's
+        path, version = result[sdk]
+        assert path.startswith(str(unzipped)) and version == pins[sdk], (sdk, path, version, pins[sdk])
+    assert not BANNED_IN_LAMBDA & set(result["modules"]), result["modules"]
     return result, logs
 
 
@@ -144,7 +188,15 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
     with zipfile.ZipFile(lambda_zip) as archive:
         names = archive.namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
-    assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer"}, top
+    assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3",
+                   "botocore", "s3transfer", "jmespath", "dateutil", "six.py"}, top
+    # exactly the pinned versions of deploy/lambda_requirements.txt
+    installed = {m.group(1).lower(): m.group(2) for name in names
+                 if (m := re.fullmatch(r"([^/]+)-([^-/]+)\.dist-info/METADATA", name))}
+    assert installed == _lambda_pins(), installed
+    # botocore's API models only for the services the handler calls
+    models = {name.split("/")[2] for name in names if name.startswith("botocore/data/") and name.count("/") > 2}
+    assert models == {"s3", "secretsmanager", "sts"}, models
     project = sorted(name for name in names if name.startswith("flight_assets/"))
     assert project == [f"flight_assets/{m}.py" for m in sorted(
         ["__init__", "config", "credits", "credit_budget", "lake", "layout", "opensky", "recorded", "snapshot",
@@ -494,7 +546,7 @@ def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) ->
     name = deployment.outputs["ingest_function_name"]
     lam = deployment.client("lambda")
     fn = lam.get_function_configuration(FunctionName=name)
-    assert fn["Runtime"] == "python3.11" and fn["Architectures"] == ["arm64"]
+    assert fn["Runtime"] == "python3.13" and fn["Architectures"] == ["arm64"]
     assert fn["Handler"] == "flight_assets.lambda_handler.lambda_handler"
     assert fn["Timeout"] == 59 and fn["MemorySize"] == 256
     env = fn["Environment"]["Variables"]

@@ -7,8 +7,8 @@ as the image's /usr/local belongs to root) and the processes run as another who 
 image runs as `dagster`). Then, as on ECS: the code server (`dagster api grpc`) and the daemon (`dagster-daemon run`
 loading the code server through a grpc workspace) are started from that environment, and the exact health-check
 commands of modules/dagster_ecs/services.tf are timed against the timeout configured there. Finally the same two
-checks run as the environment's owner, who could write bytecode: no .pyc file appears or changes, so every module
-they import was compiled at build time.
+checks run as the environment's owner, who could write bytecode, and so does importing the classes the ECS instance
+(deploy/dagster.yaml) loads: no .pyc file appears or changes, so every module they import was compiled at build time.
 
 Needs root (useradd, chown, runuser) and a Python >= 3.11 that `nobody` may execute; skips with the reason otherwise.
 About 2 minutes, most of it the install.
@@ -34,6 +34,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
+ECS_DAGSTER_YAML = REPO / "deploy" / "dagster.yaml"
 SERVICES_TF = REPO / "deploy" / "terraform" / "modules" / "dagster_ecs" / "services.tf"
 OWNER = "flight-assets-image"  # owns the environment, like root owns the image's /usr/local
 RUNNER = "nobody"  # runs the processes and cannot write the environment, like the image's `dagster`
@@ -258,6 +259,17 @@ def test_health_checks_finish_within_their_timeout_without_writing_bytecode(
         # (its own empty instance has no daemon heartbeats: "not live" after importing everything the check needs)
         result, _ = _run_as(OWNER, liveness, owner_env, timeout=timeout + 30, cwd=owner_home)
         assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stdout + result.stderr
+        # ... and so does importing the classes the ECS instance (deploy/dagster.yaml) loads on top: the PostgreSQL
+        # storage, the run coordinator, EcsRunLauncher, S3ComputeLogManager (no database here to run the checks
+        # against that instance).
+        instance_imports = "import dagster_postgres, psycopg2; " + "; ".join(
+            f"import {m}" for m in sorted(set(re.findall(r"^\s*module: ([\w.]+)", ECS_DAGSTER_YAML.read_text(), re.M))))
+        result, elapsed = _run_as(RUNNER, [str(env_dir / "bin" / "python"), "-c", instance_imports], env, cwd=home)
+        assert result.returncode == 0, result.stderr
+        print(f"as {RUNNER}: the ECS instance's classes import in {elapsed:.1f} s ({instance_imports})")
+        result, _ = _run_as(OWNER, [str(env_dir / "bin" / "python"), "-c", instance_imports], owner_env,
+                            cwd=owner_home)
+        assert result.returncode == 0, result.stderr
         after = _pyc_files(env_dir)
         written = sorted(set(after) - set(compiled)) + sorted(p for p in compiled if after.get(p) != compiled[p])
         assert not written, f"{len(written)} .pyc files had to be written at run time, e.g. {written[:5]}"

@@ -1016,6 +1016,31 @@ def test_a_plain_apply_keeps_the_services_and_the_image(deployment: Deployment) 
     assert images == {f"{deployment.outputs['ecr_repository_url']}:v1"}
 
 
+def test_without_an_image_tag_there_are_no_services(deployment: Deployment) -> None:
+    """The very first apply (terraform.tfvars without image_tag): everything but the task definitions and services."""
+    (deployment.tf.workdir / "first.tfvars.json").write_text(json.dumps({"image_tag": None}))
+    deployment.tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-var-file=first.tfvars.json",
+                      "-out=first.plan", timeout=300)
+    plan = json.loads(deployment.tf.run("show", "-json", "-no-color", "first.plan").stdout)
+    ecs = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c["change"]["actions"] for c in plan["resource_changes"]
+           if c["address"].startswith("module.dagster_ecs[0].") and c["type"] in (
+               "aws_ecs_service", "aws_ecs_task_definition", "aws_sfn_state_machine", "aws_cloudwatch_event_rule")}
+    assert set(ecs) == {"aws_ecs_service.webserver[0]", "aws_ecs_service.daemon[0]", "aws_ecs_service.code[0]",
+                        'aws_ecs_task_definition.this["webserver"]', 'aws_ecs_task_definition.this["daemon"]',
+                        'aws_ecs_task_definition.this["code"]', "aws_sfn_state_machine.redeploy[0]",
+                        "aws_cloudwatch_event_rule.db_rotation[0]"}, ecs
+    assert all(actions == ["delete"] for actions in ecs.values()), ecs
+    # Deleted: only those and the rest of the rotation redeploy (it has no services to redeploy). The cluster, the
+    # database and everything else stay (moto's unechoed attributes may show as in-place updates).
+    others = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]
+              if c["address"].split("module.dagster_ecs[0].", 1)[-1] not in ecs}
+    deleted = [a for a, actions in others.items() if "delete" in actions]
+    assert all(re.fullmatch(r"module\.dagster_ecs\[0\]\.\w+\.(redeploy|db_rotation|db_rotation_events|redeploy_failed)"
+                            r"\[0\]", a) for a in deleted), deleted
+    assert any(a.endswith("aws_ecs_cluster.this") for a in others) and any(a.endswith("aws_db_instance.this")
+                                                                          for a in others)
+
+
 def test_image_tag_is_set_in_one_place_only() -> None:
     """No -var image_tag/create_ecs_services anywhere in the docs; the example sets image_tag once and nothing else."""
     docs = {path: path.read_text() for path in [REPO_ROOT / "README.md", DEPLOY / "README.md"]}

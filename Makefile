@@ -52,7 +52,7 @@ clean:
 demo: $(STAMP) dagster-home
 	$(BIN)/flight-assets demo --serve --hours 3
 
-# The ingestion Lambda package (deploy/build_lambda.py): only what the handler imports, for python3.11 arm64.
+# The ingestion Lambda package (deploy/build_lambda.py): only what the handler imports and its pinned boto3/botocore, for python3.13 arm64.
 .PHONY: lambda-zip
 lambda-zip: $(STAMP)
 	$(BIN)/python deploy/build_lambda.py

@@ -2,10 +2,13 @@
 
 The package holds exactly what `flight_assets.lambda_handler` imports: the project modules of its import closure
 (found by reading their `import` statements, so a new dependency of the handler is picked up, and one that drags in
-Dagster or pyarrow fails the build) plus `requests` and its dependencies from `deploy/lambda_requirements.txt`,
-installed by pip for the Lambda platform (Python 3.11, arm64). boto3 is not packaged: the Lambda runtime provides it.
+Dagster or pyarrow fails the build) plus the pinned `deploy/lambda_requirements.txt`: `requests` and boto3/botocore
+with their dependencies, installed by pip as wheels for the Lambda platform (python3.13, arm64). boto3 is bundled
+rather than taken from the runtime, because conditional writes (`If-None-Match` / `If-Match`) need a recent botocore;
+in the package (first on the function's sys.path) it shadows the runtime's copy. botocore's API models are trimmed to
+the services the handler calls (BOTOCORE_SERVICES), which keeps the zip small.
 
-    python deploy/build_lambda.py [--output build/lambda.zip] [--platform manylinux2014_aarch64]
+    python deploy/build_lambda.py [--output build/lambda.zip] [--platform manylinux2014_aarch64] [--python-version 3.13]
 
 Prints the modules, the packages and the size of the zip. The zip is reproducible: fixed timestamps, sorted entries.
 """
@@ -26,9 +29,13 @@ PACKAGE = "flight_assets"
 HANDLER_MODULE = "flight_assets.lambda_handler"
 REQUIREMENTS = REPO / "deploy" / "lambda_requirements.txt"
 DEFAULT_OUTPUT = REPO / "build" / "lambda.zip"
-# Third-party imports the handler may make: requests (packaged) and what the Lambda runtime already has.
-PACKAGED = {"requests", "urllib3", "idna", "certifi", "charset_normalizer"}
-RUNTIME_PROVIDED = {"boto3", "botocore"}
+# Third-party imports the handler may make, all packaged from lambda_requirements.txt.
+PACKAGED = {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3", "botocore"}
+# The AWS APIs the handler calls (the lake and the credit governor: s3; the OpenSky credentials: secretsmanager; sts
+# for credential providers that assume a role). botocore's models of every other service are left out.
+BOTOCORE_SERVICES = {"s3", "secretsmanager", "sts"}
+LAMBDA_PYTHON = "3.13"
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -93,11 +100,11 @@ def handler_closure() -> tuple[list[str], set[str]]:
                 todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
             elif top and top not in stdlib and top != "__future__":
                 third_party.add(top)
-    unexpected = third_party - PACKAGED - RUNTIME_PROVIDED
+    unexpected = third_party - PACKAGED
     if unexpected:
         raise BuildError(
             f"{HANDLER_MODULE} now imports {', '.join(sorted(unexpected))}: the Lambda package takes only "
-            f"{', '.join(sorted(PACKAGED | RUNTIME_PROVIDED))}. Keep the handler's import chain to the pure modules."
+            f"{', '.join(sorted(PACKAGED))}. Keep the handler's import chain to the pure modules."
         )
     return sorted(seen), third_party
 
@@ -111,6 +118,13 @@ def pip_install(target: Path, platform: str, python_version: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"pip could not install {REQUIREMENTS.name} for {platform}:\n{result.stderr.strip()}")
+
+
+def _unused_model(rel: Path) -> bool:
+    """True for an API model of a service the handler never calls (botocore/data/<service>/, boto3/data/<service>/)."""
+    parts = rel.parts
+    return (len(parts) > 3 and parts[0] in ("botocore", "boto3") and parts[1] == "data"
+            and parts[2] not in BOTOCORE_SERVICES)
 
 
 def _add(archive: zipfile.ZipFile, path: Path, arcname: str) -> None:
@@ -129,7 +143,7 @@ def build(output: Path, platform: str, python_version: str) -> dict[str, object]
         entries: dict[str, Path] = {}
         for path in deps.rglob("*"):
             rel = path.relative_to(deps)
-            if path.is_dir() or rel.parts[0] == "bin" or "__pycache__" in rel.parts:
+            if path.is_dir() or rel.parts[0] == "bin" or "__pycache__" in rel.parts or _unused_model(rel):
                 continue
             entries[rel.as_posix()] = path
         packages = sorted(p.name.split("-")[0] for p in deps.glob("*.dist-info"))
@@ -148,8 +162,8 @@ def build(output: Path, platform: str, python_version: str) -> dict[str, object]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--platform", default="manylinux2014_aarch64", help="pip --platform (Lambda arm64)")
-    parser.add_argument("--python-version", default="3.11", help="pip --python-version (Lambda runtime python3.11)")
+    parser.add_argument("--platform", default=LAMBDA_PLATFORM, help="pip --platform (Lambda arm64)")
+    parser.add_argument("--python-version", default=LAMBDA_PYTHON, help="pip --python-version (Lambda runtime python3.13)")
     args = parser.parse_args(argv)
     try:
         report = build(args.output.resolve(), args.platform, args.python_version)

@@ -33,7 +33,7 @@ _MIRROR_ROOTS = (
 # Every AWS API the configuration calls; moto's one server answers them all.
 MOTO_SERVICES = (
     "athena", "cloudwatch", "ec2", "ecr", "ecs", "elbv2", "events", "glue", "iam", "kms", "lambda", "logs", "rds",
-    "s3", "secretsmanager", "servicediscovery", "sns", "sqs", "sts",
+    "route53", "s3", "secretsmanager", "servicediscovery", "sfn", "sns", "sqs", "sts",
 )
 
 

@@ -4,8 +4,10 @@
 - The environment root applied against moto's server on loopback (a test-only provider override), read back with
   boto3 (buckets, encryption, lifecycle, function, schedule, queue, alarms, Glue tables, ECS, RDS, ALB ...), then
   destroyed, leaving nothing behind. Athena named queries are checked in a plan only: moto has no DeleteNamedQuery.
-- The Lambda package: built by deploy/build_lambda.py, unpacked into a clean virtualenv that has only boto3 (as the
-  Lambda runtime does), its handler run in a subprocess against fake-opensky and moto, landing a snapshot.
+- The Lambda package: built by deploy/build_lambda.py with its pinned boto3/botocore for python3.13 arm64, unpacked
+  into a clean python3.13 virtualenv (the local Python when no 3.13 is installed) that holds only an older boto3 (as
+  the Lambda runtime does), its handler run in a subprocess against fake-opensky and moto, landing a snapshot with
+  If-None-Match through the bundled SDK.
 - checkov over deploy/terraform in its own virtualenv (.venv-checkov, created on first use): no failed check, every
   skip justified inline.
 - Athena compatibility: the Glue tables match the Parquet files the pipeline writes and the raw key layout.
@@ -17,13 +19,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-import importlib.metadata
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 import venv
 import zipfile
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 import yaml
 
 from flight_assets.lake import layout
@@ -59,7 +62,34 @@ PREFIX = "flight-assets-prod"
 ALLOWED_CIDR = "198.51.100.0/24"
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_VENV = REPO_ROOT / ".venv-checkov"
-BANNED_IN_LAMBDA = {"dagster", "pyarrow", "pandas", "duckdb", "boto3", "botocore", "grpc", "sqlalchemy"}
+BANNED_IN_LAMBDA = {"dagster", "pyarrow", "pandas", "duckdb", "grpc", "sqlalchemy"}
+LAMBDA_PYTHON = "3.13"
+
+
+def _lambda_pins() -> dict[str, str]:
+    """name → version pinned in deploy/lambda_requirements.txt (names normalised like dist-info directories)."""
+    pins = {}
+    for line in (DEPLOY / "lambda_requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[re.sub(r"[-.]+", "_", name.lower())] = version
+    return pins
+
+
+def _lambda_python() -> tuple[str, bool]:
+    """(an interpreter for the Lambda-like virtualenv, whether it is the runtime's python3.13)."""
+    import glob
+    import shutil
+
+    candidates = [shutil.which(f"python{LAMBDA_PYTHON}"), *sorted(glob.glob(
+        os.path.expanduser(f"~/.pyenv/versions/{LAMBDA_PYTHON}*/bin/python{LAMBDA_PYTHON}")))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys, venv; print(sys.version_info[:2])"],
+                               capture_output=True, text=True, timeout=30)
+        if probe.returncode == 0 and probe.stdout.strip() == f"({LAMBDA_PYTHON.replace('.', ', ')})":
+            return candidate, True
+    return sys.executable, False
 
 
 def _terraform_or_skip() -> tuple[str, Path]:
@@ -94,25 +124,34 @@ def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def lambda_runtime(tmp_path_factory: pytest.TempPathFactory, lambda_zip: Path) -> tuple[Path, Path]:
-    """(python of a clean virtualenv with only boto3, as the Lambda runtime has; the unzipped package)."""
+    """(python of a clean virtualenv like the Lambda runtime; the unzipped package).
+
+    The virtualenv is made with python3.13 (the function's runtime) when this machine has one, else with the local
+    Python (the test then still proves the bundled SDK wins, on another interpreter version). Like the runtime, it
+    holds its own, older boto3 in site-packages, after the package on sys.path: the bundled pins must shadow it.
+    """
     base = tmp_path_factory.mktemp("lambda-runtime")
     unzipped = base / "task"
     with zipfile.ZipFile(lambda_zip) as archive:
         archive.extractall(unzipped)
+    interpreter, is_313 = _lambda_python()
+    if not is_313:
+        print(f"\nno python{LAMBDA_PYTHON} here: the Lambda-like virtualenv uses {sys.version.split()[0]}")
     env_dir = base / "venv"
-    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    created = subprocess.run([interpreter, "-m", "venv", "--clear", str(env_dir)], capture_output=True, text=True,
+                             timeout=120)
+    assert created.returncode == 0, created.stderr
     python = env_dir / "bin" / "python"
-    boto3_version = importlib.metadata.version("boto3")
-    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                             f"boto3=={boto3_version}"], capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        pytest.skip(f"could not install boto3=={boto3_version} into the Lambda-like virtualenv: {result.stderr[-400:]}")
+    # The runtime's own SDK, older than the pins: installed when the package index has one (not required).
+    older = f"boto3<{_lambda_pins()['boto3']}"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", older],
+                   capture_output=True, text=True, timeout=300)
     return python, unzipped
 
 
 _HANDLER_SCRIPT = """
 import json, sys
-import flight_assets, requests
+import boto3, botocore, flight_assets, requests
 from flight_assets.lambda_handler import lambda_handler
 summary = lambda_handler(json.loads(sys.argv[1]), None)
 print("RESULT " + json.dumps({
@@ -120,6 +159,9 @@ print("RESULT " + json.dumps({
     "modules": sorted({name.split(".")[0] for name in sys.modules}),
     "flight_assets": flight_assets.__file__,
     "requests": requests.__file__,
+    "boto3": [boto3.__file__, boto3.__version__],
+    "botocore": [botocore.__file__, botocore.__version__],
+    "python": list(sys.version_info[:2]),
 }))
 """
 
@@ -137,7 +179,11 @@ def run_packaged_handler(runtime: tuple[Path, Path], env: dict[str, str], event:
     result = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT "):])
     logs = [json.loads(line) for line in lines if line.startswith("{")]
     assert result["flight_assets"].startswith(str(unzipped)) and result["requests"].startswith(str(unzipped))
-    assert not (BANNED_IN_LAMBDA - {"boto3", "botocore"}) & set(result["modules"]), result["modules"]
+    pins = _lambda_pins()
+    for sdk in ("boto3", "botocore"):  # the bundled, pinned SDK, not the runtime's
+        path, version = result[sdk]
+        assert path.startswith(str(unzipped)) and version == pins[sdk], (sdk, path, version, pins[sdk])
+    assert not BANNED_IN_LAMBDA & set(result["modules"]), result["modules"]
     return result, logs
 
 
@@ -145,7 +191,15 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
     with zipfile.ZipFile(lambda_zip) as archive:
         names = archive.namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
-    assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer"}, top
+    assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3",
+                   "botocore", "s3transfer", "jmespath", "dateutil", "six.py"}, top
+    # exactly the pinned versions of deploy/lambda_requirements.txt
+    installed = {m.group(1).lower(): m.group(2) for name in names
+                 if (m := re.fullmatch(r"([^/]+)-([^-/]+)\.dist-info/METADATA", name))}
+    assert installed == _lambda_pins(), installed
+    # botocore's API models only for the services the handler calls
+    models = {name.split("/")[2] for name in names if name.startswith("botocore/data/") and name.count("/") > 2}
+    assert models == {"s3", "secretsmanager", "sts"}, models
     project = sorted(name for name in names if name.startswith("flight_assets/"))
     assert project == sorted(f"flight_assets/{m}.py" for m in [
         "__init__", "config", "redact", "lambda_handler",
@@ -348,6 +402,11 @@ def test_dockerfile_runs_as_non_root_without_entrypoint() -> None:
     assert users and users[-1] not in ("root", "0")
     assert any("deploy/dagster.yaml" in line and "deploy/workspace.yaml" in line for line in lines)
     assert any(line.startswith("FROM python:3.11") for line in lines)
+    # Bytecode compiled at build time, so the non-root user never compiles Dagster at start or in a health check
+    # (test_image_health.py reproduces the install and times the checks).
+    text = "\n".join(lines)
+    assert "--no-compile" not in text and "PYTHONDONTWRITEBYTECODE" not in text
+    assert re.search(r"python -m compileall .*/usr/local/lib/python3\.11", text)
 
 
 # ================================================================================================ moto deployment
@@ -388,6 +447,7 @@ _INVENTORY_CALLS: dict[str, Any] = {
                                 if e["State"].lower() not in ("deleted", "deleting")},
     "flow logs": lambda c: {f["FlowLogId"] for f in c("ec2").describe_flow_logs()["FlowLogs"]},
     "cloud map namespaces": lambda c: {n["Name"] for n in c("servicediscovery").list_namespaces()["Namespaces"]},
+    "state machines": lambda c: {m["name"] for m in c("stepfunctions").list_state_machines()["stateMachines"]},
 }
 
 
@@ -419,6 +479,58 @@ class Deployment:
             self.tf.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout=900)
 
 
+def _teach_moto_to_validate_state_machines() -> None:
+    """moto 5.2.5 has neither ValidateStateMachineDefinition, which the AWS provider (>= 5.67) calls when it plans a
+    state machine, nor ListStateMachineVersions, which it calls when it reads one; it would retry the 500s until it
+    times out. Answer both in the in-process server: the definition is judged by moto's Amazon States Language
+    parser (the one its interpreter runs); no published versions."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if hasattr(StepFunctionResponse, "validate_state_machine_definition"):
+        return
+
+    def validate_state_machine_definition(self: Any) -> Any:
+        try:
+            StepFunctionsParserBackend._validate_definition(definition=self._get_param("definition"))
+        except Exception as exc:  # moto's InvalidDefinition
+            return ActionResult({"result": "FAIL", "diagnostics": [
+                {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": str(exc)[:1000]}]})
+        return ActionResult({"result": "OK", "diagnostics": []})
+
+    def list_state_machine_versions(self: Any) -> Any:
+        return ActionResult({"stateMachineVersions": []})
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+
+
+def _teach_moto_to_call_aws_sdk() -> None:
+    """moto's Step Functions interpreter passes an `aws-sdk:` task's Parameters to boto3 as written, in the
+    PascalCase that Step Functions requires (`Cluster`, `Service`, `ForceNewDeployment`); AWS maps them to the API's
+    own member names (ECS: `cluster`, `service`, `forceNewDeployment`). Do that mapping, with the interpreter's own
+    helper, against the operation's input shape."""
+    from botocore.session import get_session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    if getattr(StateTaskServiceAwsSdk, "_normalises_parameters", False):
+        return
+
+    def _normalise_parameters(self: Any, parameters: dict[str, Any], boto_service_name: str | None = None,
+                              service_action_name: str | None = None) -> None:
+        model = get_session().get_service_model(self._get_boto_service_name(boto_service_name))
+        action = self._get_boto_service_action(service_action_name)
+        operation = next(name for name in model.operation_names
+                         if re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() == action)
+        self._to_boto_request(parameters, model.operation_model(operation).input_shape)
+
+    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceAwsSdk._normalises_parameters = True  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, lambda_zip: Path
                ) -> Iterator[Deployment]:
@@ -432,6 +544,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer
     (root / "moto.auto.tfvars.json").write_text(json.dumps({
         "lambda_zip_path": str(lambda_zip),
         "opensky_tier": "licensed",
+        "image_tag": "v1",  # as terraform.tfvars sets it once an image is pushed: the services exist
         "webserver_allowed_cidrs": [ALLOWED_CIDR],
         # so that destroy can delete what apply made
         "force_destroy": True,
@@ -442,6 +555,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer
         # (test_named_queries_in_the_plan checks them in a plan instead)
         "athena_named_queries": False,
     }))
+    _teach_moto_to_validate_state_machines()
+    _teach_moto_to_call_aws_sdk()
+    # moto's Step Functions interpreter (off by default) keeps its own state machines: on before the apply, so the
+    # rotation test can run the deployed one; it also checks every definition with its ASL parser at creation.
+    moto_config = f"{moto_server.url}/moto-api/config"
+    requests.post(moto_config, json={"stepfunctions": {"execute_state_machine": True}}, timeout=10).raise_for_status()
     tf = Terraform(binary, root, mirror, scratch)
     tf.init()
     before = inventory(moto_server)
@@ -453,6 +572,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer
         raise
     yield deployed
     deployed.destroy()
+    requests.post(moto_config, json={"stepfunctions": {"execute_state_machine": False}}, timeout=10)
 
 
 def test_lake_buckets(deployment: Deployment) -> None:
@@ -497,7 +617,7 @@ def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) ->
     name = deployment.outputs["ingest_function_name"]
     lam = deployment.client("lambda")
     fn = lam.get_function_configuration(FunctionName=name)
-    assert fn["Runtime"] == "python3.11" and fn["Architectures"] == ["arm64"]
+    assert fn["Runtime"] == "python3.13" and fn["Architectures"] == ["arm64"]
     assert fn["Handler"] == "flight_assets.lambda_handler.lambda_handler"
     assert fn["Timeout"] == 59 and fn["MemorySize"] == 256
     env = fn["Environment"]["Variables"]
@@ -755,9 +875,10 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     state = json.loads(deployment.tf.run("show", "-json", "-no-color").stdout)
     resources = [r for module in state["values"]["root_module"]["child_modules"]
                  for r in module.get("resources", [])]
-    daemon_service = next(r for r in resources if r["address"].endswith("aws_ecs_service.daemon[0]"))
-    assert daemon_service["values"]["deployment_maximum_percent"] == 100  # never two daemons at once
-    assert daemon_service["values"]["deployment_minimum_healthy_percent"] == 0
+    for name in ("daemon", "code"):  # never two daemons, never two code versions behind one location name
+        service = next(r for r in resources if r["address"].endswith(f"aws_ecs_service.{name}[0]"))
+        assert service["values"]["deployment_maximum_percent"] == 100, name
+        assert service["values"]["deployment_minimum_healthy_percent"] == 0, name
     assert services["webserver"]["loadBalancers"][0]["containerPort"] == 3000
     for service in services.values():
         network = service["networkConfiguration"]["awsvpcConfiguration"]
@@ -767,6 +888,13 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     roles = {d["taskRoleArn"] for d in definitions.values()}
     assert len(roles) == 3 and not roles & {d["executionRoleArn"] for d in definitions.values()}
     code = definitions["code"]["containerDefinitions"][0]
+    # health checks with room for a cold start on half a vCPU (test_image_health.py times the real commands)
+    checks = {name: d["containerDefinitions"][0].get("healthCheck") for name, d in definitions.items()}
+    assert checks["webserver"] is None  # the load balancer checks /server_info
+    assert checks["daemon"]["command"] == ["CMD", "dagster-daemon", "liveness-check"]
+    assert checks["code"]["command"] == ["CMD", "dagster", "api", "grpc-health-check", "--port", "4000"]
+    for check in (checks["daemon"], checks["code"]):
+        assert check["timeout"] >= 30 and check["interval"] > check["timeout"] and check["startPeriod"] >= 120
     env = {e["name"]: e["value"] for e in code["environment"]}
     assert env["FLIGHT_ALERTS_TOPIC_ARN"] == deployment.outputs["alerts_topic_arn"]
     assert env["FLIGHT_LAKE"] == deployment.outputs["lake_uri"]
@@ -800,6 +928,207 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
                                                     f"arn:aws:iam::123456789012:role/{PREFIX}-ecs-execution"])
 
 
+# ====================================================================================== rotation, image tag, HTTPS
+
+
+def _state_resources(deployment: Deployment) -> list[dict[str, Any]]:
+    state = json.loads(deployment.tf.run("show", "-json", "-no-color").stdout)
+    return [r for module in state["values"]["root_module"].get("child_modules", [])
+            for r in module.get("resources", [])]
+
+
+def _rotation_event(secret_arn: str) -> dict[str, Any]:
+    """The event EventBridge receives when Secrets Manager rotated a secret (a CloudTrail service event)."""
+    return {
+        "version": "0", "id": "3c1a8f5e-0000-0000-0000-000000000000", "detail-type": "AWS Service Event via CloudTrail",
+        "source": "aws.secretsmanager", "account": "123456789012", "time": "2026-12-04T12:00:00Z", "region": REGION,
+        "resources": [],
+        "detail": {"eventVersion": "1.08", "eventSource": "secretsmanager.amazonaws.com",
+                   "eventName": "RotationSucceeded", "awsRegion": REGION, "eventType": "AwsServiceEvent",
+                   "additionalEventData": {"SecretId": secret_arn}},
+    }
+
+
+def test_database_password_rotation_redeploys_the_services(deployment: Deployment) -> None:
+    """RotationSucceeded of the RDS-managed secret → EventBridge → Step Functions → ECS force-new-deployment."""
+    events, sfn, ecs = deployment.client("events"), deployment.client("stepfunctions"), deployment.client("ecs")
+    cluster = deployment.outputs["ecs_cluster_name"]
+    db_secret = deployment.client("rds").describe_db_instances(DBInstanceIdentifier=PREFIX)[
+        "DBInstances"][0]["MasterUserSecret"]["SecretArn"]
+    name = f"{PREFIX}-redeploy-on-db-rotation"
+    rule = events.describe_rule(Name=name)
+    # The rule matches the rotation of the database's secret, and nothing else (moto has no TestEventPattern API:
+    # its own matcher, the one that routes events to a rule's targets, judges the deployed pattern).
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern.load(rule["EventPattern"])
+    assert pattern.matches_event(_rotation_event(db_secret))
+    assert not pattern.matches_event(_rotation_event(db_secret[:-6] + "zzzzzz"))  # another secret
+    failed = _rotation_event(db_secret)
+    failed["detail"]["eventName"] = "RotationFailed"
+    assert not pattern.matches_event(failed)
+
+    [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+    machine = sfn.describe_state_machine(stateMachineArn=target["Arn"])
+    assert json.loads(target["Input"]) == {"cluster": cluster, "services": ["code", "daemon", "webserver"]}
+    definition = json.loads(machine["definition"])
+    task = definition["States"]["RedeployEachService"]["ItemProcessor"]["States"]["ForceNewDeployment"]
+    assert task["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
+    assert task["Parameters"]["ForceNewDeployment"] is True
+
+    # IAM: EventBridge may start only this state machine; the state machine may update only the three services.
+    iam = deployment.client("iam")
+
+    def policy(role: str, name: str) -> dict[str, Any]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        return json.loads(document) if isinstance(document, str) else document
+
+    start = policy(target["RoleArn"].rsplit("/", 1)[1], "start-redeploy")["Statement"]
+    assert start == [{"Sid": "StartTheRedeploy", "Effect": "Allow", "Action": "states:StartExecution",
+                      "Resource": target["Arn"]}]
+    statements = policy(machine["roleArn"].rsplit("/", 1)[1], "redeploy-services")["Statement"]
+    update = next(st for st in statements if st["Sid"] == "RedeployTheDagsterServices")
+    service_arns = {s["serviceName"]: s["serviceArn"] for s in ecs.describe_services(
+        cluster=cluster, services=["webserver", "daemon", "code"])["services"]}
+    assert sorted(update["Resource"]) == sorted(service_arns.values())
+    assert "ecs:UpdateService" in update["Action"]
+
+    # A failed redeploy pages whoever gets the alerts.
+    alarm = deployment.client("cloudwatch").describe_alarms(AlarmNames=[f"{name}-failed"])["MetricAlarms"][0]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert alarm["AlarmActions"] == [deployment.outputs["alerts_topic_arn"]]
+
+    # Run the state machine with exactly the input the rule sends, in moto's Step Functions interpreter, which
+    # calls moto's ECS: every service gets a new deployment.
+    previous_port = os.environ.get("MOTO_PORT")
+    os.environ["MOTO_PORT"] = str(deployment.moto.port)  # where moto's interpreter sends its AWS calls
+    try:
+        execution = sfn.start_execution(stateMachineArn=target["Arn"], input=target["Input"])["executionArn"]
+        deadline = time.monotonic() + 60
+        while (status := sfn.describe_execution(executionArn=execution)["status"]) == "RUNNING":
+            assert time.monotonic() < deadline, "the redeploy did not finish within 60 s"
+            time.sleep(0.5)
+    finally:
+        if previous_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = previous_port
+    history = sfn.get_execution_history(executionArn=execution)["events"]
+    assert status == "SUCCEEDED", [e for e in history if "Failed" in e["type"]]
+    called = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in history
+              if e["type"] == "TaskScheduled"]
+    assert sorted(c["Service"] for c in called) == ["code", "daemon", "webserver"]
+    assert all(c["Cluster"] == cluster and c["ForceNewDeployment"] is True for c in called)
+    updated = [json.loads(e["taskSucceededEventDetails"]["output"])["service"] for e in history
+               if e["type"] == "TaskSucceeded"]  # ECS's UpdateService answers, one per service
+    assert sorted(u["serviceName"] for u in updated) == ["code", "daemon", "webserver"]
+    assert {u["serviceArn"] for u in updated} == set(service_arns.values())
+
+
+def test_a_plain_apply_keeps_the_services_and_the_image(deployment: Deployment) -> None:
+    """image_tag is set once (terraform.tfvars; here moto.auto.tfvars.json): a later plain plan changes no service."""
+    tf = deployment.tf
+    tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-out=plain.plan", timeout=300)
+    plan = json.loads(tf.run("show", "-json", "-no-color", "plain.plan").stdout)
+    changes = {c["address"].rsplit(".", 1)[-1]: c for c in plan["resource_changes"]
+               if c["type"] in ("aws_ecs_service", "aws_ecs_task_definition")}
+    assert sorted(changes) == ['code[0]', 'daemon[0]', 'this["code"]', 'this["daemon"]', 'this["webserver"]',
+                               'webserver[0]'], sorted(changes)
+    for address, change in changes.items():
+        actions, before, after = change["change"]["actions"], change["change"]["before"], change["change"]["after"]
+        if address.startswith("this["):  # task definitions: untouched, so the image stays
+            assert actions == ["no-op"], (address, actions)
+            continue
+        # Services stay (never deleted or replaced) on the same task definition and count. moto does not echo some
+        # settings (deployment configuration and others), so the provider plans an in-place update to set them again;
+        # on AWS that plan is empty.
+        assert actions in (["no-op"], ["update"]), (address, actions)
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        print(f"\n{address}: {actions[0]} of {changed} (attributes moto does not echo)")
+        assert not {"task_definition", "desired_count", "name", "cluster"} & set(changed), (address, changed)
+    images = {json.loads(c["change"]["after"]["container_definitions"])[0]["image"]
+              for c in plan["resource_changes"] if c["type"] == "aws_ecs_task_definition"}
+    assert images == {f"{deployment.outputs['ecr_repository_url']}:v1"}
+
+
+def test_without_an_image_tag_there_are_no_services(deployment: Deployment) -> None:
+    """The very first apply (terraform.tfvars without image_tag): everything but the task definitions and services."""
+    (deployment.tf.workdir / "first.tfvars.json").write_text(json.dumps({"image_tag": None}))
+    deployment.tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-var-file=first.tfvars.json",
+                      "-out=first.plan", timeout=300)
+    plan = json.loads(deployment.tf.run("show", "-json", "-no-color", "first.plan").stdout)
+    ecs = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c["change"]["actions"] for c in plan["resource_changes"]
+           if c["address"].startswith("module.dagster_ecs[0].") and c["type"] in (
+               "aws_ecs_service", "aws_ecs_task_definition", "aws_sfn_state_machine", "aws_cloudwatch_event_rule")}
+    assert set(ecs) == {"aws_ecs_service.webserver[0]", "aws_ecs_service.daemon[0]", "aws_ecs_service.code[0]",
+                        'aws_ecs_task_definition.this["webserver"]', 'aws_ecs_task_definition.this["daemon"]',
+                        'aws_ecs_task_definition.this["code"]', "aws_sfn_state_machine.redeploy[0]",
+                        "aws_cloudwatch_event_rule.db_rotation[0]"}, ecs
+    assert all(actions == ["delete"] for actions in ecs.values()), ecs
+    # Deleted: only those and the rest of the rotation redeploy (it has no services to redeploy). The cluster, the
+    # database and everything else stay (moto's unechoed attributes may show as in-place updates).
+    others = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]
+              if c["address"].split("module.dagster_ecs[0].", 1)[-1] not in ecs}
+    deleted = [a for a, actions in others.items() if "delete" in actions]
+    assert all(re.fullmatch(r"module\.dagster_ecs\[0\]\.\w+\.(redeploy|db_rotation|db_rotation_events|redeploy_failed)"
+                            r"\[0\]", a) for a in deleted), deleted
+    assert any(a.endswith("aws_ecs_cluster.this") for a in others) and any(a.endswith("aws_db_instance.this")
+                                                                          for a in others)
+
+
+def test_image_tag_is_set_in_one_place_only() -> None:
+    """No -var image_tag/create_ecs_services anywhere in the docs; the example sets image_tag once and nothing else."""
+    docs = {path: path.read_text() for path in [REPO_ROOT / "README.md", DEPLOY / "README.md"]}
+    for path, text in docs.items():
+        assert not re.search(r"-var[ =]+['\"]?(image_tag|create_ecs_services)", text), path
+        assert "create_ecs_services" not in text and "create_services" not in text, path
+    example = (TERRAFORM_DIR / "envs" / "prod" / "terraform.tfvars.example").read_text()
+    assert len(re.findall(r"^#?\s*image_tag\s*=", example, re.M)) == 1
+    assert "create_ecs_services" not in example
+    tf_sources = "".join(p.read_text() for p in TERRAFORM_DIR.rglob("*.tf"))
+    assert "create_ecs_services" not in tf_sources and "var.create_services" not in tf_sources
+    assert len(re.findall(r'variable "image_tag"', tf_sources)) == 2  # the root's, passed to the module's
+
+
+def test_https_when_internet_facing(deployment: Deployment) -> None:
+    """An internet-facing UI: HTTPS with the certificate, 80 only redirects, an alias record, a URL on its name."""
+    tf = deployment.tf
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-var", "alb_internet_facing=true",
+           "-var", f"certificate_arn={certificate}", "-var", "webserver_domain_name=dagster.example.com",
+           "-var", "route53_zone_id=Z0123456789EXAMPLE", "-out=https.plan", timeout=300)
+    plan = json.loads(tf.run("show", "-json", "-no-color", "https.plan").stdout)
+    after = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c["change"]["after"]
+             for c in plan["resource_changes"] if c["change"]["actions"] != ["delete"]}
+    assert after["aws_lb.webserver"]["internal"] is False
+    https = after["aws_lb_listener.https[0]"]
+    assert https["port"] == 443 and https["protocol"] == "HTTPS" and https["certificate_arn"] == certificate
+    assert https["ssl_policy"].startswith("ELBSecurityPolicy-TLS13")
+    http = after["aws_lb_listener.http"]["default_action"][0]
+    assert http["type"] == "redirect" and http["redirect"][0]["protocol"] == "HTTPS"
+    assert http["redirect"][0]["port"] == "443" and http["redirect"][0]["status_code"] == "HTTP_301"
+    record = after["aws_route53_record.webserver[0]"]
+    assert record["name"] == "dagster.example.com" and record["type"] == "A"
+    assert record["zone_id"] == "Z0123456789EXAMPLE"
+    assert plan["planned_values"]["outputs"]["dagster_url"]["value"] == "https://dagster.example.com"
+    ports = sorted(r["from_port"] for address, r in after.items() if address.startswith("aws_security_group_rule.alb_in"))
+    assert ports == [80, 443]
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"alb_internet_facing": "true"}, "needs certificate_arn"),
+    ({"alb_internet_facing": "true", "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x"},
+     "webserver_domain_name"),
+    ({"route53_zone_id": "Z0123456789EXAMPLE"}, "route53_zone_id needs webserver_domain_name"),
+])
+def test_no_plain_http_ui_on_the_internet(deployment: Deployment, variables: dict[str, str], message: str) -> None:
+    args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
+    result = deployment.tf.run("plan", "-refresh=false", "-input=false", "-no-color", *args, timeout=300, check=False)
+    assert result.returncode != 0
+    assert message in " ".join(result.stderr.split()), result.stderr[-2000:]
+
+
+# Last: everything above reads the deployment.
 def test_destroy_leaves_nothing_behind(deployment: Deployment) -> None:
     deployment.destroy()
     after = inventory(deployment.moto)

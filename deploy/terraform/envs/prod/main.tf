@@ -88,6 +88,8 @@ module "dagster_ecs" {
   alb_internet_facing     = var.alb_internet_facing
   webserver_allowed_cidrs = var.webserver_allowed_cidrs
   certificate_arn         = var.certificate_arn
+  webserver_domain_name   = var.webserver_domain_name
+  route53_zone_id         = var.route53_zone_id
   alb_deletion_protection = var.alb_deletion_protection
   access_logs_bucket      = module.data_lake.logs_bucket
   kms_key_arn             = module.data_lake.kms_key_arn
@@ -99,7 +101,6 @@ module "dagster_ecs" {
   alerts_topic_arn        = module.monitoring.alerts_topic_arn
   image_tag               = var.image_tag
   cpu_architecture        = var.cpu_architecture
-  create_services         = var.create_ecs_services
   log_retention_days      = var.log_retention_days
   db_instance_class       = var.db_instance_class
   db_multi_az             = var.db_multi_az

@@ -145,16 +145,10 @@ variable "enable_dagster" {
   default     = true
 }
 
-variable "create_ecs_services" {
-  description = "Create the ECS services; set false for the first apply, push the image, then set true."
-  type        = bool
-  default     = true
-}
-
 variable "image_tag" {
-  description = "Image tag in the ECR repository (immutable tags: a new tag per release)."
+  description = "The Dagster image's tag in ECR, set in terraform.tfvars and only there. null (the first apply, before an image is pushed) creates everything but the three ECS services; a tag runs them on that image."
   type        = string
-  default     = "v1"
+  default     = null
 }
 
 variable "cpu_architecture" {
@@ -176,7 +170,24 @@ variable "alb_internet_facing" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for HTTPS on the load balancer; null serves HTTP on 80."
+  description = "ACM certificate (issued for webserver_domain_name) for HTTPS on the load balancer; port 80 then only redirects. Required when alb_internet_facing; null serves HTTP on 80 from an internal load balancer."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn != null || !var.alb_internet_facing
+    error_message = "alb_internet_facing = true needs certificate_arn (and webserver_domain_name): the Dagster UI has no login and is never served over plain HTTP on the internet."
+  }
+}
+
+variable "webserver_domain_name" {
+  description = "The name on certificate_arn (e.g. dagster.example.com); dagster_url is https://<this name>. Required with certificate_arn."
+  type        = string
+  default     = null
+}
+
+variable "route53_zone_id" {
+  description = "Hosted zone of webserver_domain_name: creates an alias record to the load balancer. null: create the DNS record yourself."
   type        = string
   default     = null
 }

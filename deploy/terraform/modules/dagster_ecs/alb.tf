@@ -1,6 +1,8 @@
 # The Dagster UI behind an application load balancer. Dagster's webserver has no login: the load balancer admits only
-# webserver_allowed_cidrs (none by default) and is internal unless alb_internet_facing is set. With certificate_arn,
-# HTTPS on 443 and a redirect from 80; without, plain HTTP on 80 for allow-listed (VPN/office) networks.
+# webserver_allowed_cidrs (none by default) and is internal unless alb_internet_facing is set. With certificate_arn
+# (required when internet-facing, see variables.tf): HTTPS on 443, port 80 only redirects, and the UI's URL is
+# https://<webserver_domain_name> (an alias record in route53_zone_id when given). Without a certificate, plain HTTP
+# on 80, for an internal load balancer reached from allow-listed (VPN/peered) networks only.
 
 resource "aws_lb" "webserver" {
   #checkov:skip=CKV2_AWS_28:The UI is reachable only from allow-listed CIDRs (none by default); a WAF web ACL (from 5 USD/month plus rules) can be associated where it is exposed more widely.
@@ -59,7 +61,7 @@ resource "aws_lb_listener" "https" {
 }
 
 resource "aws_lb_listener" "http" {
-  #checkov:skip=CKV_AWS_2:Plain HTTP is served only without certificate_arn, to allow-listed networks; with a certificate this listener redirects to HTTPS.
+  #checkov:skip=CKV_AWS_2:Plain HTTP is served only without certificate_arn, by an internal load balancer to allow-listed networks (an internet-facing one requires a certificate); with a certificate this listener only redirects to HTTPS.
   #checkov:skip=CKV_AWS_103:TLS applies to the HTTPS listener (TLS 1.2+ policy), created with certificate_arn.
   #checkov:skip=CKV2_AWS_20:The redirect to HTTPS is in place whenever certificate_arn is set; without one there is no HTTPS to redirect to.
   load_balancer_arn = aws_lb.webserver.arn
@@ -81,4 +83,18 @@ resource "aws_lb_listener" "http" {
   }
 
   tags = var.tags
+}
+
+# The name on the certificate, pointed at the load balancer (optional: route53_zone_id).
+resource "aws_route53_record" "webserver" {
+  count   = var.route53_zone_id == null ? 0 : 1
+  zone_id = var.route53_zone_id
+  name    = var.webserver_domain_name
+  type    = "A"
+
+  alias {
+    name                   = aws_lb.webserver.dns_name
+    zone_id                = aws_lb.webserver.zone_id
+    evaluate_target_health = true
+  }
 }

@@ -13,13 +13,15 @@ locals {
   partition     = data.aws_partition.current.partition
   region        = data.aws_region.current.name
   lake_key_root = var.lake_prefix == "" ? "" : "${var.lake_prefix}/"
-  image         = "${aws_ecr_repository.this.repository_url}:${var.image_tag}"
-  code_host     = "code.${aws_service_discovery_private_dns_namespace.this.name}"
-  code_port     = 4000
-  web_port      = 3000
-  dagster_home  = "/opt/dagster/dagster_home"
-  db_name       = "dagster"
-  db_username   = "dagster"
+  # The services (and their task definitions) exist once an image tag is set: image_tag is the one switch.
+  create_services = var.image_tag != null
+  image           = local.create_services ? "${aws_ecr_repository.this.repository_url}:${var.image_tag}" : null
+  code_host       = "code.${aws_service_discovery_private_dns_namespace.this.name}"
+  code_port       = 4000
+  web_port        = 3000
+  dagster_home    = "/opt/dagster/dagster_home"
+  db_name         = "dagster"
+  db_username     = "dagster"
 
   # Every variable deploy/dagster.yaml and deploy/workspace.yaml read, identical in all services; EcsRunLauncher
   # passes them on to run tasks (env_vars in dagster.yaml).

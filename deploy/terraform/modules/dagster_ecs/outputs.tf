@@ -4,7 +4,7 @@ output "ecr_repository_url" {
 }
 
 output "image" {
-  description = "The image every task runs."
+  description = "The image every task runs (null while image_tag is unset)."
   value       = local.image
 }
 
@@ -14,13 +14,13 @@ output "cluster_name" {
 }
 
 output "service_names" {
-  description = "ECS services (empty while create_services is false)."
+  description = "ECS services (empty while image_tag is unset)."
   value       = compact([one(aws_ecs_service.webserver[*].name), one(aws_ecs_service.daemon[*].name), one(aws_ecs_service.code[*].name)])
 }
 
 output "webserver_url" {
-  description = "The Dagster UI (reachable only from webserver_allowed_cidrs)."
-  value       = "${var.certificate_arn == null ? "http" : "https"}://${aws_lb.webserver.dns_name}"
+  description = "The Dagster UI (reachable only from webserver_allowed_cidrs): https://<webserver_domain_name> with a certificate, else http://<internal load balancer>."
+  value       = var.certificate_arn == null ? "http://${aws_lb.webserver.dns_name}" : "https://${var.webserver_domain_name}"
 }
 
 output "alb_arn_suffix" {

@@ -28,11 +28,16 @@ locals {
   }
 
   secrets = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = local.db_password_value_from }]
+
+  # Container health checks. The image carries compiled bytecode (deploy/Dockerfile), so `dagster-daemon
+  # liveness-check` and `dagster api grpc-health-check` start in a few seconds even on half a vCPU; 30 s leaves
+  # headroom for a busy task (flight_assets_tests/test_image_health.py times both against an image-like install).
+  health_check = { interval = 60, timeout = 30, retries = 3, startPeriod = 180 }
 }
 
 resource "aws_ecs_task_definition" "this" {
   #checkov:skip=CKV_AWS_336:Dagster writes to DAGSTER_HOME (instance state, compute-log staging) and to temp files at run time; a read-only root file system breaks the webserver, the daemon and the runs.
-  for_each                 = local.services
+  for_each                 = { for name, service in local.services : name => service if local.create_services }
   family                   = "${var.name_prefix}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -54,7 +59,7 @@ resource "aws_ecs_task_definition" "this" {
     environment  = [for k, v in merge(local.environment, each.value.env) : { name = k, value = v }]
     secrets      = local.secrets
     portMappings = each.value.port == null ? [] : [{ containerPort = each.value.port, protocol = "tcp" }]
-    healthCheck  = each.value.health == null ? null : { command = each.value.health, interval = 30, timeout = 10, retries = 3, startPeriod = 120 }
+    healthCheck  = each.value.health == null ? null : merge(local.health_check, { command = each.value.health })
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -69,7 +74,7 @@ resource "aws_ecs_task_definition" "this" {
 }
 
 resource "aws_ecs_service" "webserver" {
-  count                              = var.create_services ? 1 : 0
+  count                              = local.create_services ? 1 : 0
   name                               = "webserver"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this["webserver"].arn
@@ -104,7 +109,7 @@ resource "aws_ecs_service" "webserver" {
 
 # Exactly one daemon may run: stop the old task before starting the new one on deploys.
 resource "aws_ecs_service" "daemon" {
-  count                              = var.create_services ? 1 : 0
+  count                              = local.create_services ? 1 : 0
   name                               = "daemon"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this["daemon"].arn
@@ -129,8 +134,10 @@ resource "aws_ecs_service" "daemon" {
   tags = var.tags
 }
 
+# One code version behind the Cloud Map name at a time (as in Dagster's ECS example): stop the old code server before
+# the new one starts, so the webserver and daemon never load two versions of the definitions under one location.
 resource "aws_ecs_service" "code" {
-  count                              = var.create_services ? 1 : 0
+  count                              = local.create_services ? 1 : 0
   name                               = "code"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this["code"].arn
@@ -138,8 +145,8 @@ resource "aws_ecs_service" "code" {
   launch_type                        = "FARGATE"
   propagate_tags                     = "SERVICE"
   enable_ecs_managed_tags            = true
-  deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = 200
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
 
   network_configuration {
     subnets          = var.private_subnet_ids

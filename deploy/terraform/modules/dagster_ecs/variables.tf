@@ -37,9 +37,36 @@ variable "webserver_allowed_cidrs" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for HTTPS on the load balancer; null serves plain HTTP on port 80 (allow-listed networks only)."
+  description = "ACM certificate for HTTPS on the load balancer (port 80 then only redirects to 443). Required when alb_internet_facing; null serves plain HTTP on port 80, which only an internal load balancer may do."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.certificate_arn != null || !var.alb_internet_facing
+    error_message = "An internet-facing load balancer (alb_internet_facing = true) needs certificate_arn: the Dagster UI is never served over plain HTTP on the internet."
+  }
+}
+
+variable "webserver_domain_name" {
+  description = "The name on certificate_arn that users open (e.g. dagster.example.com); required with certificate_arn, so that the webserver_url output matches the certificate."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.webserver_domain_name == null) == (var.certificate_arn == null)
+    error_message = "Set webserver_domain_name (the name on the certificate) together with certificate_arn, and only with it."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Public or private Route 53 hosted zone of webserver_domain_name: an alias record to the load balancer is created there. null: point the name at the load balancer yourself."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.route53_zone_id == null || var.webserver_domain_name != null
+    error_message = "route53_zone_id needs webserver_domain_name (and certificate_arn)."
+  }
 }
 
 variable "alb_deletion_protection" {
@@ -84,9 +111,14 @@ variable "alerts_topic_arn" {
 }
 
 variable "image_tag" {
-  description = "Tag of the image in this module's ECR repository (tags are immutable: push a new tag per release)."
+  description = "Tag of the image in this module's ECR repository that the services and runs use (tags are immutable: push a new tag per release). null, before the first image is pushed, creates everything but the task definitions and the three services."
   type        = string
-  default     = "v1"
+  default     = null
+
+  validation {
+    condition     = var.image_tag == null || can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag is a Docker tag (letters, digits, _ . -, at most 128 characters) or null."
+  }
 }
 
 variable "cpu_architecture" {
@@ -171,12 +203,6 @@ variable "db_monitoring_interval" {
   description = "Enhanced monitoring interval in seconds (0 disables it)."
   type        = number
   default     = 60
-}
-
-variable "create_services" {
-  description = "Create the three ECS services. False keeps the cluster, task definitions and everything else (e.g. before the first image is pushed)."
-  type        = bool
-  default     = true
 }
 
 variable "extra_environment" {

@@ -133,7 +133,7 @@ resource "aws_lambda_function" "ingest" {
   function_name                  = local.function_name
   description                    = "Polls OpenSky /states/all and lands raw snapshots in the lake"
   role                           = aws_iam_role.ingest.arn
-  runtime                        = "python3.11"
+  runtime                        = "python3.13"
   architectures                  = ["arm64"]
   handler                        = "flight_assets.lambda_handler.lambda_handler"
   filename                       = var.lambda_zip_path

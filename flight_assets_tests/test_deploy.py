@@ -896,6 +896,23 @@ def test_named_queries_in_the_plan(deployment: Deployment) -> None:
         assert query["database"] == deployment.outputs["glue_database"]
 
 
+def test_ingestion_switch_and_reserved_concurrency_in_the_plan(deployment: Deployment) -> None:
+    """ingestion_enabled = true (after the secret holds credentials) turns the schedule and the no-snapshot alarm's
+    notifications on; ingest_reserved_concurrency reserves only when set (the apply above reserved none)."""
+    tf = deployment.tf
+    tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-var", "ingestion_enabled=true",
+           "-var", "ingest_reserved_concurrency=1", "-out=ingestion-on.plan", timeout=300)
+    plan = json.loads(tf.run("show", "-json", "-no-color", "ingestion-on.plan").stdout)
+    changes = {c["address"]: c for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
+    rule = changes["module.ingestion.aws_cloudwatch_event_rule.schedule"]["change"]
+    assert rule["before"]["state"] == "DISABLED" and rule["after"]["state"] == "ENABLED"
+    function = changes["module.ingestion.aws_lambda_function.ingest"]["change"]
+    assert function["before"]["reserved_concurrent_executions"] == -1  # the provider's "none reserved"
+    assert function["after"]["reserved_concurrent_executions"] == 1
+    alarm = next(c["change"] for a, c in changes.items() if a.startswith("module.ingestion.aws_cloudwatch_metric_alarm.no_snapshot"))
+    assert alarm["before"]["actions_enabled"] is False and alarm["after"]["actions_enabled"] is True
+
+
 def test_dagster_on_ecs(deployment: Deployment) -> None:
     ecs = deployment.client("ecs")
     cluster = deployment.outputs["ecs_cluster_name"]

@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "flight_assets"
 HANDLER_MODULE = "flight_assets.lambda_handler"
 REQUIREMENTS = REPO / "deploy" / "lambda_requirements.txt"
+# The image's lock (deploy/lock.py) as a constraint: boto3 and requests must be the versions the image runs.
+CONSTRAINTS = REPO / "deploy" / "constraints.txt"
 DEFAULT_OUTPUT = REPO / "build" / "lambda.zip"
 # Third-party imports the handler may make, all packaged from lambda_requirements.txt.
 PACKAGED = {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3", "botocore"}
@@ -112,7 +114,7 @@ def handler_closure() -> tuple[list[str], set[str]]:
 def pip_install(target: Path, platform: str, python_version: str) -> None:
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-        "--target", str(target), "--requirement", str(REQUIREMENTS),
+        "--target", str(target), "--requirement", str(REQUIREMENTS), "--constraint", str(CONSTRAINTS),
         "--platform", platform, "--only-binary=:all:", "--python-version", python_version, "--implementation", "cp",
     ]
     result = subprocess.run(command, capture_output=True, text=True)

@@ -127,7 +127,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     tier = env.get("OPENSKY_TIER", "").strip().lower() or ("standard" if client_id else "anonymous")
     if tier not in TIERS:
         raise ConfigError(f"OPENSKY_TIER={tier!r} is not one of {', '.join(TIERS)}")
-    if tier != "anonymous" and not client_id:
+    # With OPENSKY_SECRET_ARN the credentials are read from Secrets Manager when a poll needs them
+    # (flight_assets.opensky.secret), not here: settings for the lake, cadence and sensors load without them.
+    if tier != "anonymous" and not client_id and not env.get("OPENSKY_SECRET_ARN", "").strip():
         raise ConfigError(
             f"OPENSKY_TIER={tier} needs OPENSKY_CLIENT_ID and OPENSKY_CLIENT_SECRET (anonymous calls get 400 credits)"
         )

@@ -17,16 +17,15 @@ from flight_assets.config import (
     ConfigError,
     LambdaSettings,
     Settings,
-    credentials_from_secret,
     load_lambda_settings,
-    load_settings,
 )
 from flight_assets.ingestion.poll import POLL_BUDGET_S, Ingester, IngestResult
+from flight_assets.opensky.secret import settings_with_secret
 
 POLL_BUDGET_MS = int(POLL_BUDGET_S * 1000)
 RETURN_MARGIN_MS = 1_000  # kept back from a poll's budget to log and return the summary before Lambda's timeout
-# /tmp is the only place a Lambda may write; it lives as long as the warm instance (reserved concurrency 1 makes
-# the next invocation likely to find it).
+# /tmp is the only place a Lambda may write; it lives as long as the warm instance (a once-a-minute schedule
+# makes the next invocation likely to find it).
 LAMBDA_SPOOL_DIR = "/tmp/flight-assets-spool"
 
 _INGESTER: Ingester | None = None  # kept across warm invocations: connection pool and OAuth token survive
@@ -34,28 +33,7 @@ _INGESTER: Ingester | None = None  # kept across warm invocations: connection po
 
 def _settings_with_secret(env: dict[str, str]) -> Settings:
     """Settings from the environment; OpenSky credentials from Secrets Manager when OPENSKY_SECRET_ARN is set."""
-    env = {"FLIGHT_SPOOL_DIR": LAMBDA_SPOOL_DIR, **env}
-    secret_arn = env.get("OPENSKY_SECRET_ARN", "").strip()
-    if secret_arn and not env.get("OPENSKY_CLIENT_ID"):
-        env = {**env, **credentials_from_secret(_secret_string(secret_arn, env), secret_arn)}
-    return load_settings(env)
-
-
-def _secret_string(arn: str, env: dict[str, str]) -> str | None:
-    """The secret's SecretString; ConfigError naming the secret when Secrets Manager cannot give it."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = boto3.client("secretsmanager", endpoint_url=env.get("AWS_ENDPOINT_URL") or None)
-    try:
-        return client.get_secret_value(SecretId=arn).get("SecretString")
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        if code == "ResourceNotFoundException":
-            raise ConfigError(f"OPENSKY_SECRET_ARN={arn}: Secrets Manager has no such secret") from None
-        raise ConfigError(f"could not read the secret OPENSKY_SECRET_ARN={arn}: {code}") from None
-    except BotoCoreError as exc:
-        raise ConfigError(f"could not read the secret OPENSKY_SECRET_ARN={arn}: {exc}") from None
+    return settings_with_secret({"FLIGHT_SPOOL_DIR": LAMBDA_SPOOL_DIR, **env})
 
 
 def _ingester() -> Ingester:
@@ -74,7 +52,10 @@ def _emf(result: IngestResult, latency_ms: float) -> None:
     """A CloudWatch Embedded Metric Format line: metrics without a PutMetricData call."""
     landed = int(result.status == "landed") + len(result.recovered)  # spooled bodies it landed count too
     metrics = {"States": result.states or 0, "LatencyMs": round(latency_ms, 1), "Landed": landed,
-               "Errors": int(result.failed)}
+               "Errors": int(result.failed),
+               # OpenSky refusing this network (403, no answer at all), apart from 429s and bad bodies: the
+               # Blocked alarm points to the runbook (deploy/README.md, "OpenSky blocks AWS").
+               "Blocked": int(result.status == "blocked")}
     if result.credits_remaining is not None:
         metrics["CreditsRemaining"] = result.credits_remaining
     _emf_line(result.status, metrics)

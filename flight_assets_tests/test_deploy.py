@@ -204,7 +204,7 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
     assert project == sorted(f"flight_assets/{m}.py" for m in [
         "__init__", "config", "redact", "lambda_handler",
         "opensky/__init__", "opensky/credits", "opensky/governor", "opensky/client", "opensky/recorded",
-        "opensky/snapshot", "ingestion/__init__", "ingestion/poll", "ingestion/spool",
+        "opensky/snapshot", "opensky/secret", "ingestion/__init__", "ingestion/poll", "ingestion/spool",
         "lake/__init__", "lake/store", "lake/layout"])
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     # Built for the Lambda platform: compiled extensions (charset_normalizer's) are aarch64 ones.
@@ -545,6 +545,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer
         "lambda_zip_path": str(lambda_zip),
         "opensky_tier": "licensed",
         "image_tag": "v1",  # as terraform.tfvars sets it once an image is pushed: the services exist
+        "external_poller": True,  # the IAM user for polling from outside AWS (OpenSky blocks AWS)
         "webserver_allowed_cidrs": [ALLOWED_CIDR],
         # so that destroy can delete what apply made
         "force_destroy": True,
@@ -625,7 +626,9 @@ def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) ->
     assert env["POLLS_PER_INVOCATION"] == "2" and env["POLL_SPACING_S"] == "30"
     assert env["OPENSKY_SECRET_ARN"] == deployment.outputs["opensky_secret_arn"]
     assert env["OPENSKY_TIER"] == "licensed"
-    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 1
+    # no reserved concurrency by default (new accounts cannot reserve any); the credit governor's conditional PUT
+    # serialises overlapping polls (test_credits.py::test_concurrent_claims_spend_one_slot)
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=name)
     invoke = lam.get_function_event_invoke_config(FunctionName=name)
     dlq_name = deployment.outputs["ingest_dlq_name"]
     sqs = deployment.client("sqs")
@@ -637,7 +640,8 @@ def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) ->
 
     events = deployment.client("events")
     rule = events.describe_rule(Name=name)
-    assert rule["ScheduleExpression"] == "rate(1 minute)" and rule["State"] == "ENABLED"
+    # ingestion_enabled defaults to false: the first apply polls nothing until the secret holds credentials
+    assert rule["ScheduleExpression"] == "rate(1 minute)" and rule["State"] == "DISABLED"
     assert [t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] == [fn["FunctionArn"]]
 
     logs = deployment.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
@@ -646,7 +650,12 @@ def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) ->
     topic = deployment.outputs["alerts_topic_arn"]
     alarms = {a["AlarmName"]: a for a in
               deployment.client("cloudwatch").describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]}
-    assert set(alarms) == {f"{name}-errors", f"{name}-throttles", f"{name}-dlq-depth", f"{name}-no-snapshot-10m"}
+    assert set(alarms) == {f"{name}-errors", f"{name}-throttles", f"{name}-dlq-depth", f"{name}-no-snapshot-10m",
+                           f"{name}-opensky-blocked"}
+    blocked = alarms[f"{name}-opensky-blocked"]  # the Lambda's EMF Blocked metric (test_blocked.py)
+    assert (blocked["Namespace"], blocked["MetricName"]) == ("FlightAssets/Ingest", "Blocked")
+    assert blocked["Dimensions"] == [{"Name": "Function", "Value": name}] and blocked["Statistic"] == "Sum"
+    assert blocked["TreatMissingData"] == "notBreaching" and "OpenSky blocks AWS" in blocked["AlarmDescription"]
     assert all(a["AlarmActions"] == [topic] for a in alarms.values())
     silence = alarms[f"{name}-no-snapshot-10m"]
     assert (silence["Namespace"], silence["MetricName"]) == ("FlightAssets/Ingest", "Landed")
@@ -660,6 +669,29 @@ def test_ingestion_function_schedule_queue_and_alarms(deployment: Deployment) ->
     dashboard = deployment.client("cloudwatch").get_dashboard(DashboardName=deployment.outputs["dashboard_name"])
     metrics = json.dumps(json.loads(dashboard["DashboardBody"]))
     assert '"FlightAssets/Ingest", "Landed"' in metrics and "ECS" in metrics
+
+
+def test_external_poller_user_may_touch_raw_and_state_only(deployment: Deployment) -> None:
+    """The alternative when OpenSky blocks AWS: a user for a poller outside AWS, its policy an output."""
+    root = f"arn:aws:s3:::{deployment.outputs['lake_bucket']}"
+    policy = json.loads(deployment.outputs["external_poller_policy_json"])
+    user = deployment.outputs["external_poller_user_name"]
+    iam = deployment.client("iam")
+    groups = [g["GroupName"] for g in iam.list_groups_for_user(UserName=user)["Groups"]]
+    assert len(groups) == 1 and not iam.list_user_policies(UserName=user)["PolicyNames"]
+    assert not iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]
+    applied = iam.get_group_policy(GroupName=groups[0], PolicyName="external-poller")["PolicyDocument"]
+    applied = json.loads(applied) if isinstance(applied, str) else applied
+    assert applied == policy
+    statements = {st["Sid"]: st for st in policy["Statement"]}
+    assert set(statements) == {"ListRawAndState", "LandRawAndShareTheCreditBudget", "EncryptWithTheLakeKey"}
+    objects = statements["LandRawAndShareTheCreditBudget"]
+    assert sorted(objects["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert sorted(objects["Resource"]) == [f"{root}/lake/_state/*", f"{root}/lake/raw/*"]
+    listing = statements["ListRawAndState"]
+    assert listing["Resource"] == root
+    assert sorted(listing["Condition"]["StringLike"]["s3:prefix"]) == ["lake/_state/*", "lake/raw/*"]
+    assert statements["EncryptWithTheLakeKey"]["Resource"] == deployment.outputs["kms_key_arn"]
 
 
 @contextlib.contextmanager
@@ -864,6 +896,23 @@ def test_named_queries_in_the_plan(deployment: Deployment) -> None:
         assert query["database"] == deployment.outputs["glue_database"]
 
 
+def test_ingestion_switch_and_reserved_concurrency_in_the_plan(deployment: Deployment) -> None:
+    """ingestion_enabled = true (after the secret holds credentials) turns the schedule and the no-snapshot alarm's
+    notifications on; ingest_reserved_concurrency reserves only when set (the apply above reserved none)."""
+    tf = deployment.tf
+    tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-var", "ingestion_enabled=true",
+           "-var", "ingest_reserved_concurrency=1", "-out=ingestion-on.plan", timeout=300)
+    plan = json.loads(tf.run("show", "-json", "-no-color", "ingestion-on.plan").stdout)
+    changes = {c["address"]: c for c in plan["resource_changes"] if c["change"]["actions"] != ["no-op"]}
+    rule = changes["module.ingestion.aws_cloudwatch_event_rule.schedule"]["change"]
+    assert rule["before"]["state"] == "DISABLED" and rule["after"]["state"] == "ENABLED"
+    function = changes["module.ingestion.aws_lambda_function.ingest"]["change"]
+    assert function["before"]["reserved_concurrent_executions"] == -1  # the provider's "none reserved"
+    assert function["after"]["reserved_concurrent_executions"] == 1
+    alarm = next(c["change"] for a, c in changes.items() if a.startswith("module.ingestion.aws_cloudwatch_metric_alarm.no_snapshot"))
+    assert alarm["before"]["actions_enabled"] is False and alarm["after"]["actions_enabled"] is True
+
+
 def test_dagster_on_ecs(deployment: Deployment) -> None:
     ecs = deployment.client("ecs")
     cluster = deployment.outputs["ecs_cluster_name"]
@@ -904,9 +953,18 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     # every variable deploy/dagster.yaml and workspace.yaml read is set on every service
     needed = set(re.findall(r"env: (\w+)", (DEPLOY / "dagster.yaml").read_text() +
                             (DEPLOY / "workspace.yaml").read_text())) - {"DAGSTER_PG_PASSWORD"}
+    # ... and so is every variable EcsRunLauncher passes on to run tasks (env_vars)
+    launcher = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["run_launcher"]["config"]
+    needed |= set(launcher["env_vars"])
     for name, definition in definitions.items():
-        container_env = {e["name"] for e in definition["containerDefinitions"][0]["environment"]}
-        assert needed <= container_env, (name, needed - container_env)
+        container_env = {e["name"]: e["value"] for e in definition["containerDefinitions"][0]["environment"]}
+        assert needed <= set(container_env), (name, needed - set(container_env))
+        # ingest_snapshot_job polls with the Lambda's tier, box and credentials (read from the secret at run time:
+        # an empty secret cannot stop a container from starting)
+        assert container_env["OPENSKY_TIER"] == "licensed", name
+        assert container_env["OPENSKY_SECRET_ARN"] == deployment.outputs["opensky_secret_arn"], name
+        assert "OPENSKY_CLIENT_SECRET" not in container_env
+    assert {"OPENSKY_TIER", "OPENSKY_BBOX", "OPENSKY_SECRET_ARN"} <= set(launcher["env_vars"])
 
     rds = deployment.client("rds").describe_db_instances()["DBInstances"]
     db = next(d for d in rds if d["DBInstanceIdentifier"] == PREFIX)
@@ -926,6 +984,14 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     pass_role = next(s for s in daemon["Statement"] if s["Sid"] == "PassOnlyTheRunRoles")
     assert sorted(pass_role["Resource"]) == sorted([f"arn:aws:iam::123456789012:role/{PREFIX}-dagster-run",
                                                     f"arn:aws:iam::123456789012:role/{PREFIX}-ecs-execution"])
+    for role, policy_name in ((f"{PREFIX}-dagster-code", "code"), (f"{PREFIX}-dagster-run", "run")):
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        read = next(st for st in document["Statement"] if st["Sid"] == "OpenSkyCredentials")
+        assert read["Action"] == "secretsmanager:GetSecretValue", role
+        assert read["Resource"] == deployment.outputs["opensky_secret_arn"], role
+        key = next(st for st in document["Statement"] if st["Sid"] == "LakeKey")  # the secret's key
+        assert "kms:Decrypt" in key["Action"] and key["Resource"] == deployment.outputs["kms_key_arn"]
 
 
 # ====================================================================================== rotation, image tag, HTTPS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -10,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 from flight_assets.config import Settings, load_settings
 from flight_assets.ingestion.poll import Ingester
 from flight_assets.lake.store import Lake, open_lake
+from flight_assets.opensky.secret import settings_with_secret
 
 
 class FlightLakeResource(dg.ConfigurableResource):
@@ -32,10 +34,17 @@ class FlightLakeResource(dg.ConfigurableResource):
 
 
 class OpenSkyResource(dg.ConfigurableResource):
-    """OpenSky access from OPENSKY_* variables; credentials are read at run time, never stored in config."""
+    """OpenSky access from OPENSKY_* variables; credentials are read at run time, never stored in config: from
+    OPENSKY_CLIENT_ID/SECRET, or from the Secrets Manager secret OPENSKY_SECRET_ARN (as the Lambda does). Read when
+    a run needs them, so a secret without a value yet cannot stop the code server from loading."""
+
+    def settings(self, lake: FlightLakeResource) -> Settings:
+        base = lake.settings()
+        settings = settings_with_secret(dict(os.environ))
+        return dataclasses.replace(settings, lake=base.lake, aws_endpoint_url=base.aws_endpoint_url)
 
     def ingester(self, lake: FlightLakeResource, writer: str) -> Ingester:
-        return Ingester(lake.settings(), writer=writer)
+        return Ingester(self.settings(lake), writer=writer)
 
 
 defs = dg.Definitions(

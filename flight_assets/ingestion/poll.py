@@ -19,7 +19,13 @@ from flight_assets.config import Settings
 from flight_assets.ingestion.spool import Spool, SpoolError
 from flight_assets.lake.layout import partition_key_for_time, raw_key
 from flight_assets.lake.store import Lake, LakeError, open_lake, storage_deadline
-from flight_assets.opensky.client import FetchedSnapshot, OpenSkyClient, OpenSkyError, RateLimited
+from flight_assets.opensky.client import (
+    FetchedSnapshot,
+    OpenSkyBlocked,
+    OpenSkyClient,
+    OpenSkyError,
+    RateLimited,
+)
 from flight_assets.opensky.governor import CreditGovernor
 from flight_assets.opensky.recorded import iter_recorded_bodies
 from flight_assets.opensky.snapshot import ParsedSnapshot, SnapshotError, parse_snapshot
@@ -55,7 +61,7 @@ class LandResult:
 
 @dataclass
 class IngestResult:
-    status: str  # landed | duplicate | skipped | rate_limited | error
+    status: str  # landed | duplicate | skipped | rate_limited | blocked | error
     message: str
     key: str | None = None
     partition_key: str | None = None
@@ -69,7 +75,7 @@ class IngestResult:
 
     @property
     def failed(self) -> bool:
-        return self.status == "error"
+        return self.status in ("error", "blocked")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -201,7 +207,9 @@ class Ingester:
             )
         except OpenSkyError as exc:
             self._record(self.client.last_credits_remaining, getattr(exc, "status", None))
-            return IngestResult("error", str(exc), timings_s={"fetch": time.perf_counter() - claimed})
+            # A block (403, no HTTP answer at all) is told apart: waiting or retrying does not end it.
+            return IngestResult("blocked" if isinstance(exc, OpenSkyBlocked) else "error", str(exc),
+                                timings_s={"fetch": time.perf_counter() - claimed})
         return self._land_fetched(fetched, claimed - started)
 
     def _record(self, credits_remaining: int | None, status: int | None) -> None:

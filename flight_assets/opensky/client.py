@@ -45,6 +45,19 @@ class OpenSkyBadBody(OpenSkyHTTPError):
     """A 200 answer whose body is not a complete `/states/all` response (HTML page, truncated JSON, …)."""
 
 
+class OpenSkyBlocked(OpenSkyHTTPError):
+    """OpenSky refuses this network, not this request: HTTP 403 from `/states/all`, or no HTTP answer at all within
+    the poll (connections refused or reset, timeouts on every attempt). OpenSky may block AWS and other cloud
+    providers' IP ranges; a block is not a rate limit (429) and not a bad body, and waiting does not end it."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(
+            f"{message}. OpenSky may be blocking this network (it blocks some cloud IP ranges): poll from outside "
+            "the cloud (deploy/README.md, 'OpenSky blocks AWS')",
+            status,
+        )
+
+
 class RateLimited(OpenSkyError):
     """HTTP 429: the credits are spent. Carries when polling may resume; callers must not sleep through it."""
 
@@ -122,6 +135,8 @@ class OpenSkyClient:
                     },
                     timeout=(self.connect_timeout_s, max(0.1, min(self.read_timeout_s, deadline - now))),
                 )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise OpenSkyBlocked(f"could not reach the OpenSky token endpoint {self.token_url}: {exc}") from None
             except requests.RequestException as exc:
                 raise OpenSkyError(f"could not reach the OpenSky token endpoint {self.token_url}: {exc}") from None
             if response.status_code in (400, 401, 403):
@@ -194,11 +209,12 @@ class OpenSkyClient:
         refreshed = False
         attempt = 0
         last_problem = ""
+        answered = False  # any HTTP answer at all: without one, a give-up is a network block, not an outage
         while True:
             attempt += 1
             remaining_s = deadline_s - (time.monotonic() - started)
             if remaining_s <= 0.05:
-                raise OpenSkyHTTPError(
+                raise (OpenSkyHTTPError if answered or not last_problem else OpenSkyBlocked)(
                     f"OpenSky did not answer usefully within {deadline_s:.3g} s ({attempt - 1} attempts); "
                     f"last problem: {last_problem}"
                 )
@@ -218,11 +234,12 @@ class OpenSkyClient:
             except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 last_problem = f"{exc.__class__.__name__}: {exc}"
                 if self._give_up(attempt, started, deadline_s):
-                    raise OpenSkyHTTPError(
+                    raise (OpenSkyHTTPError if answered else OpenSkyBlocked)(
                         f"could not get a response from {url} after {attempt} attempts: {last_problem}"
                     ) from None
                 self._backoff(attempt, started, deadline_s)
                 continue
+            answered = True
             fetch_s = time.monotonic() - started
             remaining_credits = _int_header(response, "X-Rate-Limit-Remaining")
             if remaining_credits is not None:
@@ -238,6 +255,10 @@ class OpenSkyClient:
                     + (" even with a fresh token; check the client's access" if token else
                        "; set OPENSKY_CLIENT_ID and OPENSKY_CLIENT_SECRET"),
                     status,
+                )
+            if status == 403:
+                raise OpenSkyBlocked(
+                    f"OpenSky answered HTTP 403 for {url}: {body_preview(body, 80, self.secrets())}", status
                 )
             if status == 429:
                 retry_after = (

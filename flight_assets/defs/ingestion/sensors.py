@@ -3,6 +3,7 @@ repair sensor (missed slots fetched again from OpenSky's last hour)."""
 
 
 import json
+import os
 import time
 
 import dagster as dg
@@ -16,6 +17,7 @@ from flight_assets.lake.raw_index import hour_summary, scan_new_raw_keys
 from flight_assets.lake.store import Lake, LakeError, open_lake
 from flight_assets.opensky.credits import MIN_INTERVAL_S
 from flight_assets.opensky.governor import CreditGovernor
+from flight_assets.opensky.secret import settings_with_secret
 
 POLL_SLOT_S = MIN_INTERVAL_S  # one run key per 30-s slot, the grid the governor's cadence uses at its fastest
 REPAIR_INTERVAL_S = 300  # every 5 minutes: a gap is repaired well within OpenSky's one-hour history
@@ -147,7 +149,7 @@ def repair_materializations(lake: Lake, report: RepairReport) -> list[dg.AssetMa
 )
 def gap_repair_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     try:
-        settings = load_settings()
+        settings = settings_with_secret(os.environ)  # on ECS the credentials are in Secrets Manager
         lake = open_lake(settings.lake, settings.aws_endpoint_url)
         report = repair_gaps(settings, lake=lake, writer=REPAIR_SENSOR_WRITER,
                              max_calls=REPAIR_MAX_CALLS_PER_TICK, deadline_s=REPAIR_DEADLINE_S)

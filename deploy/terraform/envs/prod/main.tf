@@ -48,7 +48,9 @@ module "ingestion" {
   opensky_extended            = var.opensky_extended
   opensky_secret_arn          = var.opensky_secret_arn
   secret_recovery_window_days = var.secret_recovery_window_days
-  schedule_enabled            = var.schedule_enabled
+  ingestion_enabled           = var.ingestion_enabled
+  reserved_concurrency        = var.ingest_reserved_concurrency
+  external_poller             = var.external_poller
   log_retention_days          = var.log_retention_days
   no_snapshot_alarm_minutes   = var.no_snapshot_alarm_minutes
 }
@@ -99,6 +101,11 @@ module "dagster_ecs" {
   partitions_start        = var.partitions_start
   compute_logs_prefix     = module.data_lake.compute_logs_prefix
   alerts_topic_arn        = module.monitoring.alerts_topic_arn
+  opensky_tier            = var.opensky_tier
+  opensky_bbox            = var.opensky_bbox
+  opensky_extended        = var.opensky_extended
+  opensky_secret_arn      = module.ingestion.opensky_secret_arn
+  read_opensky_secret     = var.opensky_tier != "anonymous" || var.opensky_secret_arn != null
   image_tag               = var.image_tag
   cpu_architecture        = var.cpu_architecture
   log_retention_days      = var.log_retention_days

@@ -67,3 +67,13 @@ output "athena_views" {
   description = "Athena views over the Glue tables: live_states and latest_states."
   value       = module.analytics.views
 }
+
+output "external_poller_policy_json" {
+  description = "Least-privilege IAM policy for a poller outside AWS (raw/ and _state/ only, plus the lake key via S3)."
+  value       = module.ingestion.external_poller_policy_json
+}
+
+output "external_poller_user_name" {
+  description = "IAM user for the external poller; null unless external_poller = true. Create its access key with the CLI."
+  value       = module.ingestion.external_poller_user_name
+}

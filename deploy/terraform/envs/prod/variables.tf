@@ -99,10 +99,16 @@ variable "force_destroy" {
 
 # ------------------------------------------------------------------------------------------- ingestion / alerts
 
-variable "schedule_enabled" {
-  description = "Whether the every-minute ingestion schedule is on."
+variable "ingestion_enabled" {
+  description = "Whether the Lambda's every-minute schedule is on. Off by default: turn on after the OpenSky secret holds credentials; leave off when polling from outside AWS (external_poller)."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "ingest_reserved_concurrency" {
+  description = "Reserved concurrency of the ingestion Lambda; null reserves none (new accounts have a quota of 10 and cannot reserve). The credit governor's conditional PUT on _state/ already serialises overlapping polls."
+  type        = number
+  default     = null
 }
 
 variable "no_snapshot_alarm_minutes" {
@@ -238,4 +244,10 @@ variable "partitions_start" {
   description = "First hourly partition of the Dagster assets (FLIGHT_PARTITIONS_START, YYYY-MM-DD): the day the lake's data starts."
   type        = string
   default     = "2026-12-01"
+}
+
+variable "external_poller" {
+  description = "Create an IAM user for polling OpenSky from a host outside AWS (when OpenSky blocks AWS; deploy/README.md). Its policy is the output external_poller_policy_json. Set ingestion_enabled = false when it polls."
+  type        = bool
+  default     = false
 }

@@ -1,12 +1,12 @@
 # Live views for Athena, the same two as `flight-assets query` offers locally:
 # - live_states:   validated_states for every built hour, plus the hours that have raw snapshots but no validated file
 #                  yet, read from raw_states (the API bodies) and validated in SQL by the rules of
-#                  flight_assets/validation.py (hard rules drop the row as the build quarantines it, soft rules set the
+#                  flight_assets/states/validation.py (hard rules drop the row as the build quarantines it, soft rules set the
 #                  flag_* columns, same cleaning), with the same columns;
 # - latest_states: the live rows of the newest snapshot of the current or previous UTC hour (empty when nothing
 #                  landed for two hours).
 # Athena views are Glue tables of type VIRTUAL_VIEW whose original text is the base64 JSON of a Presto view.
-# Thresholds mirror validation.py (STALE_POSITION_S, the plausible altitude range, MAX_PLAUSIBLE_SPEED_MS,
+# Thresholds mirror flight_assets/states/validation.py (STALE_POSITION_S, the plausible altitude range, MAX_PLAUSIBLE_SPEED_MS,
 # MAX_GROUND_ALTITUDE_M); test_deploy.py checks that they agree.
 
 locals {
@@ -25,7 +25,7 @@ locals {
   }
   view_columns = concat(
     local.tables.validated_states.columns,
-    [for p in ["year", "month", "day", "hour"] : { name = p, type = "string", comment = "partition, zero-padded except year" }],
+    [for p in local.contract.partition_keys : { name = p, type = "string", comment = "partition, zero-padded except year" }],
   )
   view_column_list = join(", ", [for c in local.view_columns : c.name])
 

@@ -23,7 +23,9 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 }
 
 locals {
-  lake_arn         = "${var.lake_bucket_arn}/${local.lake_key_root}"
+  lake_arn = "${var.lake_bucket_arn}/${local.lake_key_root}"
+  # Layer prefixes from the lake contract (deploy/terraform/lake_contract.json, from flight_assets/lake/layout.py).
+  layers           = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
   compute_logs_arn = "${var.lake_bucket_arn}/${var.compute_logs_prefix}/*"
   cluster_arn      = aws_ecs_cluster.this.arn
 }
@@ -215,6 +217,15 @@ data "aws_iam_policy_document" "code" {
     actions   = ["sns:Publish"]
     resources = [var.alerts_topic_arn]
   }
+
+  dynamic "statement" {
+    for_each = var.read_opensky_secret ? [1] : []
+    content {
+      sid       = "OpenSkyCredentials"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [var.opensky_secret_arn]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "code" {
@@ -248,16 +259,16 @@ data "aws_iam_policy_document" "run" {
     sid     = "ReplaceParquetPartitions"
     actions = ["s3:PutObject", "s3:DeleteObject"]
     resources = [
-      "${local.lake_arn}validated/*",
-      "${local.lake_arn}quarantine/*",
-      "${local.lake_arn}aggregates/*",
+      "${local.lake_arn}${local.layers.validated}*",
+      "${local.lake_arn}${local.layers.quarantine}*",
+      "${local.lake_arn}${local.layers.aggregates}*",
     ]
   }
 
   statement {
     sid       = "IngestJobLandsRawAndSharesTheCreditBudget"
     actions   = ["s3:PutObject"]
-    resources = ["${local.lake_arn}raw/*", "${local.lake_arn}_state/*"]
+    resources = ["${local.lake_arn}${local.layers.raw}*", "${local.lake_arn}${local.layers.state}*"]
   }
 
   statement {
@@ -270,6 +281,15 @@ data "aws_iam_policy_document" "run" {
     sid       = "LakeKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.read_opensky_secret ? [1] : []
+    content {
+      sid       = "OpenSkyCredentials"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [var.opensky_secret_arn]
+    }
   }
 }
 

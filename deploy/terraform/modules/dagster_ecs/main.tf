@@ -45,6 +45,11 @@ locals {
     FLIGHT_ALERTS_TOPIC_ARN        = var.alerts_topic_arn
     FLIGHT_POLL_SENSOR             = "off"
     FLIGHT_PARTITIONS_START        = var.partitions_start
+    # The Lambda's OpenSky settings: ingest_snapshot_job and the gap repair sensor share its credit budget.
+    OPENSKY_TIER       = var.opensky_tier
+    OPENSKY_BBOX       = var.opensky_bbox == null ? "" : var.opensky_bbox
+    OPENSKY_EXTENDED   = var.opensky_extended ? "1" : "0"
+    OPENSKY_SECRET_ARN = var.opensky_secret_arn == null ? "" : var.opensky_secret_arn
   })
 
   db_password_value_from = "${local.db_secret_arn}:password::"

@@ -232,3 +232,33 @@ variable "partitions_start" {
     error_message = "partitions_start must be a date, YYYY-MM-DD."
   }
 }
+
+variable "opensky_tier" {
+  description = "OPENSKY_TIER for every Dagster container and run task: the same tier as the ingestion Lambda, which shares the credit governor's _state/ with ingest_snapshot_job."
+  type        = string
+  default     = "anonymous"
+}
+
+variable "opensky_bbox" {
+  description = "OPENSKY_BBOX (lamin,lomin,lamax,lomax), the Lambda's box; null for the globe."
+  type        = string
+  default     = null
+}
+
+variable "opensky_extended" {
+  description = "OPENSKY_EXTENDED, as the Lambda has it."
+  type        = bool
+  default     = false
+}
+
+variable "opensky_secret_arn" {
+  description = "The OpenSky credentials secret; the code reads it at run time (OPENSKY_SECRET_ARN), so a secret without a value yet cannot stop a container from starting. Null for the anonymous tier."
+  type        = string
+  default     = null
+}
+
+variable "read_opensky_secret" {
+  description = "Whether the code server and run task roles may read opensky_secret_arn (a plan-time flag: the ARN itself may be unknown until apply)."
+  type        = bool
+  default     = false
+}

@@ -18,7 +18,11 @@ locals {
   athena_bucket = "${var.name_prefix}-athena-${local.account_id}"
   logs_bucket   = "${var.name_prefix}-logs-${local.account_id}"
   lake_key_root = var.lake_prefix == "" ? "" : "${var.lake_prefix}/"
-  lake_uri      = var.lake_prefix == "" ? "s3://${local.lake_bucket}" : "s3://${local.lake_bucket}/${var.lake_prefix}"
+
+  # Layer prefixes (raw/, validated/, quarantine/, aggregates/, _state/) from the lake contract
+  # (deploy/terraform/lake_contract.json, generated from flight_assets/lake/layout.py by deploy/lake_contract.py).
+  layers   = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
+  lake_uri = var.lake_prefix == "" ? "s3://${local.lake_bucket}" : "s3://${local.lake_bucket}/${var.lake_prefix}"
 }
 
 # ------------------------------------------------------------------------------------------------------------ KMS
@@ -270,7 +274,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
     id     = "raw-ia-glacier-expire"
     status = "Enabled"
     filter {
-      prefix = "${local.lake_key_root}raw/"
+      prefix = "${local.lake_key_root}${local.layers.raw}"
     }
     transition {
       days          = var.raw_ia_days
@@ -293,7 +297,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
     id     = "processed-intelligent-tiering-validated"
     status = "Enabled"
     filter {
-      prefix = "${local.lake_key_root}validated/"
+      prefix = "${local.lake_key_root}${local.layers.validated}"
     }
     transition {
       days          = 0
@@ -314,7 +318,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
     id     = "processed-intelligent-tiering-quarantine"
     status = "Enabled"
     filter {
-      prefix = "${local.lake_key_root}quarantine/"
+      prefix = "${local.lake_key_root}${local.layers.quarantine}"
     }
     transition {
       days          = 0
@@ -335,7 +339,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
     id     = "processed-intelligent-tiering-aggregates"
     status = "Enabled"
     filter {
-      prefix = "${local.lake_key_root}aggregates/"
+      prefix = "${local.lake_key_root}${local.layers.aggregates}"
     }
     transition {
       days          = 0
@@ -357,7 +361,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
     id     = "governor-state-versions"
     status = "Enabled"
     filter {
-      prefix = "${local.lake_key_root}_state/"
+      prefix = "${local.lake_key_root}${local.layers.state}"
     }
     noncurrent_version_expiration {
       noncurrent_days = 1

@@ -5,6 +5,10 @@
 locals {
   function_name = "${var.name_prefix}-ingest"
   lake_key_root = var.lake_prefix == "" ? "" : "${var.lake_prefix}/"
+
+  # Layer prefixes (raw/, validated/, quarantine/, aggregates/, _state/) from the lake contract
+  # (deploy/terraform/lake_contract.json, generated from flight_assets/lake/layout.py by deploy/lake_contract.py).
+  layers        = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
   create_secret = var.opensky_secret_arn == null && var.opensky_tier != "anonymous"
   secret_arn    = local.create_secret ? aws_secretsmanager_secret.opensky[0].arn : var.opensky_secret_arn
 
@@ -78,7 +82,7 @@ data "aws_iam_policy_document" "ingest" {
   statement {
     sid       = "LandRawAndShareTheCreditBudget"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.lake_bucket_arn}/${local.lake_key_root}raw/*", "${var.lake_bucket_arn}/${local.lake_key_root}_state/*"]
+    resources = ["${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.raw}*", "${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.state}*"]
   }
 
   statement {
@@ -140,7 +144,7 @@ resource "aws_lambda_function" "ingest" {
   source_code_hash               = filebase64sha256(var.lambda_zip_path)
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_s
-  reserved_concurrent_executions = 1
+  reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
 
   environment {
@@ -173,7 +177,7 @@ resource "aws_cloudwatch_event_rule" "schedule" {
   name                = local.function_name
   description         = "Every minute (EventBridge's shortest rate); the function polls ${var.polls_per_invocation} times, ${var.poll_spacing_s} s apart"
   schedule_expression = "rate(1 minute)"
-  state               = var.schedule_enabled ? "ENABLED" : "DISABLED"
+  state               = var.ingestion_enabled ? "ENABLED" : "DISABLED"
   tags                = var.tags
 }
 
@@ -212,7 +216,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 
 resource "aws_cloudwatch_metric_alarm" "throttles" {
   alarm_name          = "${local.function_name}-throttles"
-  alarm_description   = "An invocation was throttled: the previous one still ran (reserved concurrency 1), polls are being missed."
+  alarm_description   = "An invocation was throttled: Lambda refused it (account concurrency, or reserved_concurrency when set); polls are being missed."
   namespace           = "AWS/Lambda"
   metric_name         = "Throttles"
   dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
@@ -247,8 +251,10 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
 # The handler writes one EMF line per poll with Landed = 1 when a snapshot landed. Missing data (the function did not
 # run at all) counts as breaching: silence is exactly what this alarm is for.
 resource "aws_cloudwatch_metric_alarm" "no_snapshot" {
-  alarm_name          = "${local.function_name}-no-snapshot-${var.no_snapshot_alarm_minutes}m"
-  alarm_description   = "No OpenSky snapshot landed in the lake for ${var.no_snapshot_alarm_minutes} minutes (EMF metric FlightAssets/Ingest Landed)."
+  alarm_name        = "${local.function_name}-no-snapshot-${var.no_snapshot_alarm_minutes}m"
+  alarm_description = "No OpenSky snapshot landed in the lake for ${var.no_snapshot_alarm_minutes} minutes (EMF metric FlightAssets/Ingest Landed)."
+  # Notifies only while the Lambda's schedule is on: with ingestion_enabled = false nothing polls here on purpose.
+  actions_enabled     = var.ingestion_enabled
   namespace           = "FlightAssets/Ingest"
   metric_name         = "Landed"
   dimensions          = { Function = aws_lambda_function.ingest.function_name }

@@ -27,3 +27,13 @@ output "schedule_rule_name" {
   description = "Name of the EventBridge rule."
   value       = aws_cloudwatch_event_rule.schedule.name
 }
+
+output "external_poller_policy_json" {
+  description = "The least-privilege policy of a poller outside AWS: read/write raw/ and _state/ of the lake, the lake key via S3."
+  value       = data.aws_iam_policy_document.external_poller.json
+}
+
+output "external_poller_user_name" {
+  description = "The IAM user for the external poller (null unless external_poller = true)."
+  value       = var.external_poller ? aws_iam_user.external_poller[0].name : null
+}

@@ -87,7 +87,7 @@ variable "memory_mb" {
 }
 
 variable "timeout_s" {
-  description = "Lambda timeout; below 60 s so one invocation ends before the next minute's starts (reserved concurrency is 1)."
+  description = "Lambda timeout; below 60 s so one invocation ends before the next minute's starts."
   type        = number
   default     = 59
 
@@ -97,10 +97,21 @@ variable "timeout_s" {
   }
 }
 
-variable "schedule_enabled" {
-  description = "Whether the EventBridge schedule is enabled."
+variable "ingestion_enabled" {
+  description = "Whether the Lambda's EventBridge schedule is enabled. Off by default: the first apply creates the OpenSky secret empty; enable after putting the credentials in, and turn off again to poll from outside AWS instead (deploy/README.md, OpenSky blocks AWS)."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function; null (default) reserves none. Not needed for correctness: overlapping invocations are serialised by the credit governor, whose claim is a conditional PUT (If-Match/If-None-Match) on _state/, so at most one poll per slot is spent. Setting 1 fails on new accounts whose concurrency quota is 10 (UnreservedConcurrentExecution below its minimum value)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be null or at least 1."
+  }
 }
 
 variable "log_retention_days" {
@@ -130,4 +141,10 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "external_poller" {
+  description = "Create an IAM user (in a group with the external_poller_policy_json policy: raw/ and _state/ only) for running the poller outside AWS, e.g. when OpenSky blocks AWS's IP ranges."
+  type        = bool
+  default     = false
 }

@@ -55,6 +55,27 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
+# OpenSky refusing AWS's network (HTTP 403, connections refused or reset, timeouts on every attempt): the Lambda's
+# EMF metric Blocked (1 per blocked poll, 0 otherwise). Not a rate limit, not an outage: waiting does not end it.
+# Runbook: deploy/README.md, "OpenSky blocks AWS".
+resource "aws_cloudwatch_metric_alarm" "ingest_blocked" {
+  alarm_name          = "${var.ingest_function_name}-opensky-blocked"
+  alarm_description   = "OpenSky is refusing the Lambda's network (403 / reset / no answer) in 3 of the last 5 minutes. Runbook: deploy/README.md, section 'OpenSky blocks AWS': poll from outside AWS (external poller) and set ingestion_enabled = false."
+  namespace           = "FlightAssets/Ingest"
+  metric_name         = "Blocked"
+  dimensions          = { Function = var.ingest_function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching" # no polls (schedule off, poller elsewhere) is not a block
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = var.tags
+}
+
 locals {
   region = data.aws_region.current.name
   fn     = var.ingest_function_name
@@ -70,6 +91,7 @@ locals {
         view   = "timeSeries"
         metrics = [
           ["FlightAssets/Ingest", "Landed", "Function", local.fn],
+          ["FlightAssets/Ingest", "Blocked", "Function", local.fn],
           ["FlightAssets/Ingest", "States", "Function", local.fn, { yAxis = "right" }],
         ]
       }

@@ -40,8 +40,10 @@ def render(expression: str, tmp: Path) -> str:
     binary, mirror = terraform_binary(), find_provider_mirror()
     if binary is None or mirror is None:
         pytest.skip("terraform or a local hashicorp/aws provider mirror is not available")
-    module = tmp / "analytics"
+    # The module as it sits in the repo: modules/analytics reads ../../lake_contract.json.
+    module = tmp / "terraform" / "modules" / "analytics"
     shutil.copytree(REPO / "deploy" / "terraform" / "modules" / "analytics", module)
+    shutil.copy(REPO / "deploy" / "terraform" / "lake_contract.json", tmp / "terraform" / "lake_contract.json")
     tf = Terraform(binary, module, mirror, tmp)
     tf.init()
     result = subprocess.run(

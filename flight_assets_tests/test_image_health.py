@@ -183,6 +183,22 @@ def _process_env(image: dict[str, Path | str]) -> dict[str, str]:
     }
 
 
+def _check_until_ok(command: list[str], env: dict[str, str], home: Path, timeout: float,
+                    server: subprocess.Popen[bytes], log: Path, wait_s: float, interval_s: float,
+                    what: str) -> list[float]:
+    """Run a health-check command as the runner until it passes (the server starting up); its timings."""
+    times = []
+    deadline = time.monotonic() + wait_s
+    while True:
+        result, elapsed = _run_as(RUNNER, command, env, timeout=timeout + 30, cwd=home)
+        times.append(elapsed)
+        if result.returncode == 0:
+            return times
+        assert server.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{what}: {result.stdout}{result.stderr}"
+        time.sleep(interval_s)
+
+
 def test_health_checks_finish_within_their_timeout_without_writing_bytecode(
         image_env: dict[str, Path | str]) -> None:
     env_dir, home, library = Path(image_env["env_dir"]), Path(image_env["home"]), Path(image_env["library"])
@@ -211,30 +227,14 @@ def test_health_checks_finish_within_their_timeout_without_writing_bytecode(
                               str(port), "--module-name", "flight_assets.definitions", "--location-name",
                               "flight_assets"]),
             cwd=home, stdout=logs["code"], stderr=subprocess.STDOUT, start_new_session=True))
-        code_times = []
-        deadline = time.monotonic() + 120
-        while True:
-            result, elapsed = _run_as(RUNNER, code_check, env, timeout=timeout + 30, cwd=home)
-            code_times.append(elapsed)
-            if result.returncode == 0:
-                break
-            assert processes[0].poll() is None, (home / "code.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the code server never became healthy: {result.stdout}{result.stderr}"
-            time.sleep(1)
+        code_times = _check_until_ok(code_check, env, home, timeout, processes[0], home / "code.log",
+                                     wait_s=120, interval_s=1, what="the code server never became healthy")
         processes.append(subprocess.Popen(
             _as(RUNNER, env, [str(env_dir / "bin" / "dagster-daemon"), "run", "--workspace",
                               str(home / "workspace.yaml")]),
             cwd=home, stdout=logs["daemon"], stderr=subprocess.STDOUT, start_new_session=True))
-        liveness_times = []
-        deadline = time.monotonic() + 150
-        while True:
-            result, elapsed = _run_as(RUNNER, liveness, env, timeout=timeout + 30, cwd=home)
-            liveness_times.append(elapsed)
-            if result.returncode == 0:
-                break
-            assert processes[1].poll() is None, (home / "daemon.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the daemon never became live: {result.stdout}{result.stderr}"
-            time.sleep(2)
+        liveness_times = _check_until_ok(liveness, env, home, timeout, processes[1], home / "daemon.log",
+                                         wait_s=150, interval_s=2, what="the daemon never became live")
         # Once both run (the state ECS checks every interval): the checks again, with both servers busy.
         for _ in range(2):
             result, elapsed = _run_as(RUNNER, code_check, env, timeout=timeout + 30, cwd=home)

@@ -41,6 +41,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/poll_run.py
 	$(BIN)/python bench/hourly.py
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/live.py

@@ -1,4 +1,6 @@
-"""The code location: assembles each domain's definitions under defs/. Nothing else lives here."""
+"""The hourly tables' code location: assembles each domain's definitions under defs/. Nothing else lives here.
+
+The 30-s poll job is a code location of its own, flight_assets/poll_definitions.py (it says why)."""
 
 import dagster as dg
 

@@ -43,8 +43,19 @@ from flight_assets_tests.servers import free_port, poll_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-LOCATION = "flight_assets"
 REPOSITORY = "__repository__"
+
+
+def workspace_locations() -> dict[str, str]:
+    """Module → code location name, as workspace.yaml (the one home of both) declares them."""
+    import yaml
+
+    entries = yaml.safe_load((REPO_ROOT / "workspace.yaml").read_text())["load_from"]
+    return {e["python_module"]["module_name"]: e["python_module"]["location_name"] for e in entries}
+
+
+LOCATION = workspace_locations()["flight_assets.definitions"]
+POLLER_LOCATION = workspace_locations()["flight_assets.poll_definitions"]
 
 HOURS = ["2025-08-30-18:00", "2025-08-30-19:00", "2025-08-30-20:00"]
 FIRST_HOUR_START = 1_756_576_800  # 2025-08-30T18:00:00Z
@@ -148,24 +159,27 @@ class DagsterDev:
         return doc["data"]
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT_S) -> None:
-        """Until the webserver answers and the code location has loaded (a load error fails at once)."""
+        """Until the webserver answers and both code locations have loaded (a load error fails at once)."""
         query = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
             name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+        expected = set(workspace_locations().values())
 
         def loaded() -> bool:
             try:
                 data = self.graphql(query)
             except (requests.RequestException, ValueError):
                 return False
+            ready = set()
             for entry in data["workspaceOrError"].get("locationEntries", []):
                 location = entry["locationOrLoadError"] or {}
                 if location.get("__typename") == "PythonError":
                     raise AssertionError(f"code location {entry['name']} failed to load: {location['message']}")
-                if entry["name"] == LOCATION and location.get("__typename") == "RepositoryLocation":
-                    return True
-            return False
+                if location.get("__typename") == "RepositoryLocation":
+                    ready.add(entry["name"])
+            return ready >= expected
 
-        poll_until(loaded, timeout, f"dagster dev at {self.url} to load {LOCATION}", alive=self.check_alive)
+        poll_until(loaded, timeout, f"dagster dev at {self.url} to load {sorted(expected)}", alive=self.check_alive)
 
     # -- reads and writes the tests and the flow share
 
@@ -230,15 +244,15 @@ class DagsterDev:
             raise GraphQLError(f"launchPartitionBackfill: {result}")
         return result["backfillId"]
 
-    def sensor(self, name: str) -> dict[str, Any]:
+    def sensor(self, name: str, location: str = LOCATION) -> dict[str, Any]:
         return self.graphql(
             "query ($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) { __typename "
             "... on Sensor { id jobOriginId sensorState { id selectorId status } } ... on Error { message } } }",
-            {"selector": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION, "sensorName": name}},
+            {"selector": {"repositoryName": REPOSITORY, "repositoryLocationName": location, "sensorName": name}},
         )["sensorOrError"]
 
-    def stop_sensor(self, name: str) -> str:
-        sensor = self.sensor(name)
+    def stop_sensor(self, name: str, location: str = LOCATION) -> str:
+        sensor = self.sensor(name, location)
         state = sensor["sensorState"]
         result = self.graphql(
             "mutation ($id: String, $origin: String, $selector: String) { stopSensor(id: $id, jobOriginId: "
@@ -480,7 +494,7 @@ def started_flow(storage: str, s3_endpoint: str, data_dir: Path) -> Iterator[E2E
             polled = poll_until(poll_snapshots, FLOW_TIMEOUT_S, "opensky_poll_sensor to land 2 snapshots",
                                 interval=2, alive=dagster.check_alive)
             timings["two_polls_landed"] = time.monotonic() - started
-            dagster.stop_sensor("opensky_poll_sensor")  # no more polling while the other tests look around
+            dagster.stop_sensor("opensky_poll_sensor", POLLER_LOCATION)  # no more polling while the other tests look around
             backfill = poll_until(backfill_done, FLOW_TIMEOUT_S, f"backfill {backfill_id} to complete",
                                   interval=2, alive=dagster.check_alive)
         except AssertionError as exc:

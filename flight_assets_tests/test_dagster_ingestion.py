@@ -13,13 +13,14 @@ import dagster as dg
 import pytest
 from dagster._serdes import serialize_value
 
-from flight_assets.definitions import defs
-from flight_assets.defs.ingestion.sensors import opensky_poll_sensor, poll_run_key, raw_landing_sensor
+from flight_assets.defs.ingestion.sensors import raw_landing_sensor
+from flight_assets.defs.poll.sensors import opensky_poll_sensor, poll_run_key
 from flight_assets.ingestion.poll import compress_body, land_recorded
 from flight_assets.ingestion.spool import Spool
 from flight_assets.lake.store import LocalLake
 from flight_assets.opensky.governor import CreditGovernor
 from flight_assets.opensky.snapshot import parse_snapshot
+from flight_assets.poll_definitions import defs
 from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import EchoingOpenSky
@@ -150,7 +151,7 @@ def test_a_real_run_process_writes_no_secret_to_any_file_of_the_instance(tmp_pat
                "OPENSKY_API_URL": f"{echo.url}/api", "OPENSKY_TOKEN_URL": f"{echo.url}/token",
                "OPENSKY_CLIENT_ID": "me", "OPENSKY_CLIENT_SECRET": secret, "OPENSKY_TIER": "standard"}
         result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
-                                 "flight_assets.definitions", "-j", "ingest_snapshot_job"],
+                                 "flight_assets.poll_definitions", "-j", "ingest_snapshot_job"],
                                 env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "***" in result.stdout + result.stderr  # it failed, saying what was echoed
     files = [p for p in home.rglob("*") if p.is_file()]

@@ -4,6 +4,8 @@ nothing in the product imports the development tools, and no module imports "upw
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "flight_assets"
@@ -41,5 +43,17 @@ def test_the_product_never_imports_the_development_tools() -> None:
 
 def test_nothing_outside_the_wiring_imports_it() -> None:
     for name, imported in modules().items():
-        if not name.startswith(("defs/", "definitions.py", "tools/demo.py")):
-            assert not {m for m in imported if m.startswith(("flight_assets.defs", "flight_assets.definitions"))}, name
+        if not name.startswith(("defs/", "definitions.py", "poll_definitions.py", "tools/demo.py")):
+            assert not {m for m in imported if m.startswith(("flight_assets.defs", "flight_assets.definitions",
+                                                             "flight_assets.poll_definitions"))}, name
+
+
+def test_the_poller_location_loads_nothing_heavy() -> None:
+    # Every 30-s poll run imports its whole code location: the poller's must not pull in the hourly tables' stack.
+    probe = ("import sys, flight_assets.poll_definitions; "
+             "print('\\n'.join(m for m in sys.modules if m.split('.')[0] in HEAVY or m.startswith(OURS)))")
+    heavy = ("pyarrow", "duckdb", "dagster_duckdb", "pandas", "numpy", "sqlglot")
+    ours = ("flight_assets.states", "flight_assets.analytics", "flight_assets.lake.parquet", "flight_assets.tools")
+    result = subprocess.run([sys.executable, "-c", f"HEAVY = {heavy!r}; OURS = {ours!r}; {probe}"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.split() == []

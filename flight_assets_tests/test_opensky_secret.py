@@ -58,7 +58,7 @@ def test_a_secret_without_a_value_fails_the_run_not_the_code_server(
     arn = secrets.create_secret(Name=f"opensky-empty-{s3_bucket}")["ARN"]  # type: ignore[attr-defined]
     monkeypatch.setenv("OPENSKY_SECRET_ARN", arn)
     monkeypatch.setenv("FLIGHT_LAKE", f"s3://{s3_bucket}/lake")
-    from flight_assets.definitions import defs
+    from flight_assets.poll_definitions import defs
 
     assert defs.resolve_job_def("ingest_snapshot_job") is not None
     with pytest.raises(ConfigError, match="OPENSKY_SECRET_ARN=") as info:

@@ -1,4 +1,5 @@
-"""Resources shared by every domain: the lake and the OpenSky ingester, both driven by environment variables."""
+"""Resources shared by both code locations: the lake and the OpenSky ingester, driven by environment variables.
+Nothing heavy here: the poller's runs import this module."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import dataclasses
 import os
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from flight_assets.config import Settings, load_settings
 from flight_assets.ingestion.poll import Ingester
@@ -47,11 +47,4 @@ class OpenSkyResource(dg.ConfigurableResource):
         return Ingester(self.settings(lake), writer=writer)
 
 
-defs = dg.Definitions(
-    resources={
-        "lake": FlightLakeResource(),
-        "opensky": OpenSkyResource(),
-        # In-memory: the aggregation reads one hour of validated rows handed over as Arrow, nothing persists.
-        "duckdb": DuckDBResource(database=":memory:"),
-    }
-)
+defs = dg.Definitions(resources={"lake": FlightLakeResource(), "opensky": OpenSkyResource()})

@@ -3,11 +3,6 @@ from __future__ import annotations
 import dagster as dg
 
 from flight_assets.defs.ingestion.assets import raw_snapshots
-from flight_assets.defs.ingestion.jobs import ingest_snapshot_job
-from flight_assets.defs.ingestion.sensors import gap_repair_sensor, opensky_poll_sensor, raw_landing_sensor
+from flight_assets.defs.ingestion.sensors import gap_repair_sensor, raw_landing_sensor
 
-defs = dg.Definitions(
-    assets=[raw_snapshots],
-    jobs=[ingest_snapshot_job],
-    sensors=[opensky_poll_sensor, raw_landing_sensor, gap_repair_sensor],
-)
+defs = dg.Definitions(assets=[raw_snapshots], sensors=[raw_landing_sensor, gap_repair_sensor])

@@ -1,66 +1,29 @@
-"""Ingestion automation: the 30-s poll sensor (local), the landing sensor (snapshots Lambda wrote) and the gap
-repair sensor (missed slots fetched again from OpenSky's last hour)."""
+"""Ingestion reporting: the landing sensor (snapshots Lambda or the CLI wrote) and the gap repair sensor (missed
+slots fetched again from OpenSky's last hour). The 30-s poll itself lives in the poller's code location
+(defs/poll/)."""
 
 
 import json
 import os
-import time
 
 import dagster as dg
 
-from flight_assets.config import ConfigError, load_settings, poll_sensor_enabled, switch
+from flight_assets.config import ConfigError, load_settings, switch
 from flight_assets.defs.ingestion.assets import raw_snapshots
-from flight_assets.defs.ingestion.jobs import ingest_snapshot_job
+from flight_assets.defs.poll.jobs import POLL_JOB_WRITER
 from flight_assets.ingestion.repair import RepairRefused, RepairReport, repair_gaps
 from flight_assets.lake.layout import raw_hour_prefix
 from flight_assets.lake.raw_index import hour_summary, scan_new_raw_keys
 from flight_assets.lake.store import Lake, LakeError, open_lake
-from flight_assets.opensky.credits import MIN_INTERVAL_S
-from flight_assets.opensky.governor import CreditGovernor
 from flight_assets.opensky.secret import settings_with_secret
 
-POLL_SLOT_S = MIN_INTERVAL_S  # one run key per 30-s slot, the grid the governor's cadence uses at its fastest
 REPAIR_INTERVAL_S = 300  # every 5 minutes: a gap is repaired well within OpenSky's one-hour history
 # One tick stays well inside Dagster's 60-s sensor timeout; the slots left are repaired by the next tick.
 REPAIR_MAX_CALLS_PER_TICK = 40
 REPAIR_DEADLINE_S = 30.0
 REPAIR_SENSOR_WRITER = "dagster-repair"  # reported by gap_repair_sensor itself
 # Objects whose materialization a Dagster run or sensor already reported: raw_landing_sensor leaves them alone.
-REPORTED_BY_DAGSTER = frozenset({"dagster", REPAIR_SENSOR_WRITER})
-
-
-def poll_sensor_default_status() -> dg.DefaultSensorStatus:
-    """FLIGHT_POLL_SENSOR (config.poll_sensor_enabled): on for a local lake, off for S3 unless set; a bad value
-    leaves the sensor off, and its ticks say why."""
-    try:
-        enabled = poll_sensor_enabled()
-    except ConfigError:
-        enabled = False
-    return dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED
-
-
-def poll_run_key(now: float) -> str:
-    """One run key per 30-s slot: a slow tick can never start two polls for the same slot."""
-    return f"poll-{int(now // POLL_SLOT_S) * POLL_SLOT_S}"
-
-
-@dg.sensor(
-    job=ingest_snapshot_job,
-    minimum_interval_seconds=POLL_SLOT_S,
-    default_status=poll_sensor_default_status(),
-    description="Starts ingest_snapshot_job every 30 s, or at the slower cadence the OpenSky credit budget sustains.",
-)
-def opensky_poll_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason | dg.RunRequest:
-    now = time.time()
-    try:
-        settings = load_settings()
-        governor = CreditGovernor(open_lake(settings.lake, settings.aws_endpoint_url), settings.tier, settings.bbox)
-        decision = governor.peek(now)
-    except (ConfigError, LakeError) as exc:
-        return dg.SkipReason(f"cannot poll: {exc}")
-    if not decision.allowed:
-        return dg.SkipReason(decision.message)
-    return dg.RunRequest(run_key=poll_run_key(now), tags={"flight_assets/poll_slot": poll_run_key(now)})
+REPORTED_BY_DAGSTER = frozenset({POLL_JOB_WRITER, REPAIR_SENSOR_WRITER})
 
 
 @dg.sensor(
@@ -129,7 +92,7 @@ def repair_materializations(lake: Lake, report: RepairReport) -> list[dg.AssetMa
         keys = [key for key in report.landed_keys if key.startswith(raw_hour_prefix(partition) + "/")]
         snapshots, stored = hour_summary(lake, partition)
         events.append(dg.AssetMaterialization(
-            asset_key="raw_snapshots",
+            asset_key=raw_snapshots.key,
             partition=partition,
             description=f"{landed} missed snapshot(s) repaired from OpenSky's history (time=)",
             metadata={"repaired_snapshots": landed, "snapshots_in_hour": snapshots, "bytes_in_hour": stored,

@@ -16,7 +16,8 @@ def _root_message(error: object) -> str:
 @dg.run_failure_sensor(
     name="run_failure_alert_sensor",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Sends an alert for every failed run: SNS when FLIGHT_ALERTS_TOPIC_ARN is set, else a log line.",
+    monitor_all_code_locations=True,  # the poller's runs live in a code location of their own
+    description="Sends an alert for every failed run, in either code location: SNS when FLIGHT_ALERTS_TOPIC_ARN is set, else a log line.",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run

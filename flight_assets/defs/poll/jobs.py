@@ -1,6 +1,7 @@
 """`ingest_snapshot_job`: one governed OpenSky poll, the same pure function the Lambda calls.
 
-2,880 runs a day must stay light: one op, the in-process executor, nothing heavy imported.
+2,880 runs a day must stay light: one op, the in-process executor, and a code location of its own
+(flight_assets/poll_definitions.py) so that a run process imports neither pyarrow, DuckDB nor validation.
 """
 
 
@@ -11,14 +12,17 @@ from flight_assets.defs.resources import FlightLakeResource, OpenSkyResource
 from flight_assets.lake.layout import parse_raw_key, partition_key_for_time
 from flight_assets.lake.raw_index import hour_summary
 
+# The `writer` of the objects this job lands: raw_landing_sensor leaves them alone, the job reports them itself.
+POLL_JOB_WRITER = "dagster"
+
 
 @dg.op(description="Poll OpenSky once (if the credit governor allows) and land the snapshot in raw/.")
 def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, opensky: OpenSkyResource) -> None:
-    ingester = opensky.ingester(lake, writer="dagster")
+    ingester = opensky.ingester(lake, writer=POLL_JOB_WRITER)
     result = ingester.poll()
     timings = {f"{k}_ms": round(v * 1000, 1) for k, v in result.timings_s.items()}
     for key in result.recovered:
-        # Spooled by an earlier poll and landed by this run with writer "dagster", which the landing sensor leaves
+        # Spooled by an earlier poll and landed by this run as POLL_JOB_WRITER, which the landing sensor leaves
         # to the job: report it here, whatever became of this run's own poll.
         snapshot_time, _ = parse_raw_key(key)  # type: ignore[misc]
         partition_key = partition_key_for_time(snapshot_time)
@@ -33,7 +37,7 @@ def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, op
                     "snapshot_time": dg.MetadataValue.timestamp(float(snapshot_time)),
                     "snapshots_in_hour": snapshots,
                     "bytes_in_hour": stored,
-                    "writer": "dagster",
+                    "writer": POLL_JOB_WRITER,
                     "from_spool": True,
                 },
             )
@@ -54,7 +58,7 @@ def ingest_snapshot(context: dg.OpExecutionContext, lake: FlightLakeResource, op
                     "bytes_in_hour": stored,
                     "stored_bytes": result.stored_bytes,
                     "credits_remaining": result.credits_remaining,
-                    "writer": "dagster",
+                    "writer": POLL_JOB_WRITER,
                     **timings,
                 },
             )

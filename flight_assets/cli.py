@@ -19,6 +19,17 @@ EXIT_USAGE = 2
 IGNORED_SHOWN = 10  # `land` names this many ignored files, then counts the rest
 
 
+def _positive_ints(text: str) -> list[int]:
+    """`--parallel 1,3,10`: a comma-separated list of whole numbers above 0."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers above 0 separated by commas, got {text!r}")
+    return values
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     # --lake is FLIGHT_LAKE for one command: checked by the same rules.
     lake = getattr(args, "lake", None)
@@ -137,7 +148,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sizes = measure_sizes(open_lake(settings.lake, settings.aws_endpoint_url))
     if sizes is None:
         sizes = reference_sizes(bbox, args.states)
-    print(capacity.describe(capacity.plan_capacity(args.tier, bbox, sizes), days=args.days))
+    plan = capacity.plan_capacity(args.tier, bbox, sizes)
+    print(capacity.describe(plan, days=args.days))
+    print(capacity.describe_scale(plan, args.parallel, args.queries_per_day))
     return 0
 
 
@@ -204,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--tier", choices=TIERS, default="standard")
     plan.add_argument("--bbox", metavar="LAMIN,LOMIN,LAMAX,LOMAX", help="bounding box (default: the globe)")
     plan.add_argument("--days", type=int, default=30, help="period for the volume totals")
+    plan.add_argument("--parallel", type=_positive_ints, default=[1, 3, 10, 30], metavar="N[,N...]",
+                      help="ECS run tasks at a time for the year's backfill (default 1,3,10,30)")
+    plan.add_argument("--queries-per-day", type=int, default=100, metavar="N",
+                      help="Athena queries of each kind in a day (default 100)")
     plan.add_argument("--reference", action="store_true",
                       help="use the benchmarks' reference sizes even when the lake holds data")
     plan.add_argument("--states", type=float, metavar="N", help="states per snapshot (default: measured in the "

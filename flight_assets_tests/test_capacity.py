@@ -59,3 +59,43 @@ def test_plan_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     out = capsys.readouterr().out
     assert "one poll every 44 s" in out and "snapshots per day:      1,963" in out
     assert "sizes from reference" in out and "total" in out
+
+
+def test_a_year_of_backfill_on_ecs() -> None:
+    plan = capacity.plan_capacity("licensed", None, sizes.reference_sizes(None))
+    hour_s = (capacity.DAGSTER_SECONDS_PER_HOUR + capacity.REFERENCE_HOUR_BUILD_S * 120 * 10_578 / 1_269_360
+              + 120 * 10_578 * 41.7 / capacity.S3_READ_BYTES_PER_S)
+    one = capacity.plan_backfill(plan, parallel=1)
+    assert one.runs == 365 and one.hour_s == pytest.approx(hour_s)  # 8,760 hours in runs of 24
+    assert one.run_s == pytest.approx(capacity.FARGATE_RUN_STARTUP_S + 24 * hour_s)
+    assert one.wall_s == pytest.approx(365 * one.run_s)
+    thirty = capacity.plan_backfill(plan, parallel=30)
+    assert thirty.wall_s == pytest.approx(13 * one.run_s)  # 365 runs in waves of 30: 13 waves
+    assert thirty.cost == one.cost  # parallel tasks finish sooner, they do not cost more
+    task_hours = (365 * capacity.FARGATE_RUN_STARTUP_S + 8_760 * hour_s) / 3600
+    assert one.cost["Fargate run tasks"] == pytest.approx(task_hours * (0.04048 + 2 * 0.004445))
+    assert one.cost["S3 GETs of the raw objects"] == pytest.approx(8_760 * 120 * 0.0004 / 1000)
+
+
+def test_a_day_of_athena_queries_over_a_year() -> None:
+    plan = capacity.plan_capacity("licensed", None, sizes.reference_sizes(None))
+    year_bytes = 2_880 * 10_578 * 10.6 * 365
+    assert capacity.athena_scan_bytes(plan, ["*"]) == pytest.approx(year_bytes)
+    tracks = capacity.athena_scan_bytes(plan, ["icao24", "longitude", "latitude", "snapshot_time"])
+    assert tracks == pytest.approx(year_bytes * (0.018 + 0.369 + 0.352 + 0.001))
+    assert capacity.athena_query_cost(year_bytes) == pytest.approx(year_bytes / 1e12 * 5)
+    # A small scan is billed as Athena's 10-MB minimum.
+    assert capacity.athena_query_cost(1e6) == capacity.athena_query_cost(10e6) == pytest.approx(10e6 / 1e12 * 5)
+    assert capacity.athena_scan_bytes(plan, None) == pytest.approx(11_223 * 8_760)
+
+
+def test_plan_prints_the_year_and_rejects_a_bad_parallel(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["plan", "--tier", "licensed", "--reference", "--parallel", "1,10"]) == 0
+    out = capsys.readouterr().out
+    assert "backfilling a year (8,760 hours) on ECS: 365 runs of 24 hours" in out
+    assert "  1 task(s) at a time" in out and " 10 task(s) at a time" in out
+    assert "a day of Athena queries over a year of data (100 of each" in out
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", "--parallel", "0"])
+    assert exited.value.code == 2
+    assert "--parallel: expected whole numbers above 0" in capsys.readouterr().err

@@ -24,6 +24,7 @@ from flight_assets.defs.states.checks import COUNTRY_AGGREGATES, VALIDATED_STATE
 from flight_assets.defs.table_metadata import column_lineage, column_schema
 from flight_assets.lake.layout import PARTITION_KEY_FORMAT, partition_start
 from flight_assets.opensky.credits import plan_cadence
+from flight_assets.states import HOURS_PER_BACKFILL_RUN
 from flight_assets.states.aggregation import COLUMN_SOURCES, COUNTRY_AGGREGATES_SCHEMA
 from flight_assets.states.build import (
     AggregatedHour,
@@ -46,9 +47,6 @@ LATE_SNAPSHOT_LOOKBACK = timedelta(hours=3)
 HOURLY_AUTOMATION = dg.AutomationCondition.eager().replace(
     "in_latest_time_window", dg.AutomationCondition.in_latest_time_window(LATE_SNAPSHOT_LOOKBACK)
 )
-# A backfill of many hours becomes runs of at most a day each: parallel ECS tasks on AWS, bounded by the run queue
-# locally; within a run the hours are built one after another (one hour in memory).
-HOURS_PER_BACKFILL_RUN = 24
 # Transient failures (S3 throttling or a dropped connection) are retried with backoff; data problems are not
 # (they raise Failure(allow_retries=False)): rebuilding an hour whose data is bad gives the same answer.
 HOURLY_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)

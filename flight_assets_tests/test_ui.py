@@ -17,7 +17,15 @@ from urllib.parse import quote
 
 import pytest
 
-from flight_assets_tests.e2e_support import HOURS, REPO_ROOT, E2EFlow, shared_sqlite_flow
+from flight_assets_tests.e2e_support import (
+    HOURS,
+    LOCATION,
+    POLLER_LOCATION,
+    REPO_ROOT,
+    REPOSITORY,
+    E2EFlow,
+    shared_sqlite_flow,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -171,3 +179,22 @@ def test_check_partitions_tab_shows_each_hour_passed(page: Any, flow: E2EFlow, s
     assert warned >= len(HOURS)
     open_check_partitions(page, flow, "completeness")
     expect(page.get_by_text(f"Failed ({warned})", exact=True)).to_be_visible()
+
+
+def test_the_poller_is_a_code_location_of_its_own_with_its_runs(page: Any, flow: E2EFlow, screenshots: Path) -> None:
+    page.goto(f"{flow.dagster.url}/locations")
+    for name in (LOCATION, POLLER_LOCATION):
+        expect(page.locator(f'a[href="/locations/{name}/"]')).to_be_visible()
+    # Deployment → Code locations counts what each holds: the poller one job and one sensor, no asset.
+    for what, count in (("assets", "0"), ("jobs", "1"), ("sensors", "1")):
+        expect(page.locator(f'a[href="/locations/{POLLER_LOCATION}/{what}"]')).to_have_text(re.compile(f"{count}$"))
+    no_pop_up(page)
+    page.screenshot(path=screenshots / "code-locations.png")
+    # The poll sensor's page: in the poller's location, targeting its job there, each tick linking the run it started.
+    polls = [run for run in flow.dagster.runs(job="ingest_snapshot_job") if run["status"] == "SUCCESS"]
+    assert len(polls) >= 2
+    page.goto(f"{flow.dagster.url}/locations/{REPOSITORY}@{POLLER_LOCATION}/sensors/opensky_poll_sensor")
+    expect(page.locator(f'a[href="/locations/{POLLER_LOCATION}/"]').first).to_be_visible()
+    expect(page.locator(f'a[href="/locations/{POLLER_LOCATION}/jobs/ingest_snapshot_job"]')).to_be_visible()
+    for run in polls:
+        expect(page.locator(f'a[href="/runs/{run["runId"]}"]')).to_be_visible()

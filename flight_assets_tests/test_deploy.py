@@ -925,7 +925,7 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     resources = [r for module in state["values"]["root_module"]["child_modules"]
                  for r in module.get("resources", [])]
     for name in ("daemon", "code"):  # never two daemons, never two code versions behind one location name
-        service = next(r for r in resources if r["address"].endswith(f"aws_ecs_service.{name}[0]"))
+        service = next(r for r in resources if r["address"].endswith(f'aws_ecs_service.this["{name}"]'))
         assert service["values"]["deployment_maximum_percent"] == 100, name
         assert service["values"]["deployment_minimum_healthy_percent"] == 0, name
     assert services["webserver"]["loadBalancers"][0]["containerPort"] == 3000
@@ -1096,13 +1096,13 @@ def test_a_plain_apply_keeps_the_services_and_the_image(deployment: Deployment) 
     tf = deployment.tf
     tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-out=plain.plan", timeout=300)
     plan = json.loads(tf.run("show", "-json", "-no-color", "plain.plan").stdout)
-    changes = {c["address"].rsplit(".", 1)[-1]: c for c in plan["resource_changes"]
+    changes = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c for c in plan["resource_changes"]
                if c["type"] in ("aws_ecs_service", "aws_ecs_task_definition")}
-    assert sorted(changes) == ['code[0]', 'daemon[0]', 'this["code"]', 'this["daemon"]', 'this["webserver"]',
-                               'webserver[0]'], sorted(changes)
+    assert sorted(changes) == [f'{kind}.this["{name}"]' for kind in ("aws_ecs_service", "aws_ecs_task_definition")
+                               for name in ("code", "daemon", "webserver")], sorted(changes)
     for address, change in changes.items():
         actions, before, after = change["change"]["actions"], change["change"]["before"], change["change"]["after"]
-        if address.startswith("this["):  # task definitions: untouched, so the image stays
+        if address.startswith("aws_ecs_task_definition."):  # untouched, so the image stays
             assert actions == ["no-op"], (address, actions)
             continue
         # Services stay (never deleted or replaced) on the same task definition and count. moto does not echo some
@@ -1126,10 +1126,10 @@ def test_without_an_image_tag_there_are_no_services(deployment: Deployment) -> N
     ecs = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c["change"]["actions"] for c in plan["resource_changes"]
            if c["address"].startswith("module.dagster_ecs[0].") and c["type"] in (
                "aws_ecs_service", "aws_ecs_task_definition", "aws_sfn_state_machine", "aws_cloudwatch_event_rule")}
-    assert set(ecs) == {"aws_ecs_service.webserver[0]", "aws_ecs_service.daemon[0]", "aws_ecs_service.code[0]",
-                        'aws_ecs_task_definition.this["webserver"]', 'aws_ecs_task_definition.this["daemon"]',
-                        'aws_ecs_task_definition.this["code"]', "aws_sfn_state_machine.redeploy[0]",
-                        "aws_cloudwatch_event_rule.db_rotation[0]"}, ecs
+    assert set(ecs) == {'aws_ecs_service.this["webserver"]', 'aws_ecs_service.this["daemon"]',
+                        'aws_ecs_service.this["code"]', 'aws_ecs_task_definition.this["webserver"]',
+                        'aws_ecs_task_definition.this["daemon"]', 'aws_ecs_task_definition.this["code"]',
+                        "aws_sfn_state_machine.redeploy[0]", "aws_cloudwatch_event_rule.db_rotation[0]"}, ecs
     assert all(actions == ["delete"] for actions in ecs.values()), ecs
     # Deleted: only those and the rest of the rotation redeploy (it has no services to redeploy). The cluster, the
     # database and everything else stay (moto's unechoed attributes may show as in-place updates).

@@ -909,7 +909,7 @@ def test_ingestion_switch_and_reserved_concurrency_in_the_plan(deployment: Deplo
     function = changes["module.ingestion.aws_lambda_function.ingest"]["change"]
     assert function["before"]["reserved_concurrent_executions"] == -1  # the provider's "none reserved"
     assert function["after"]["reserved_concurrent_executions"] == 1
-    alarm = next(c["change"] for a, c in changes.items() if a.startswith("module.ingestion.aws_cloudwatch_metric_alarm.no_snapshot"))
+    alarm = next(c["change"] for a, c in changes.items() if a == 'module.ingestion.aws_cloudwatch_metric_alarm.this["no-snapshot"]')
     assert alarm["before"]["actions_enabled"] is False and alarm["after"]["actions_enabled"] is True
 
 

@@ -8,9 +8,12 @@ locals {
 
   # Layer prefixes (raw/, validated/, quarantine/, aggregates/, _state/) from the lake contract
   # (deploy/terraform/lake_contract.json, generated from flight_assets/lake/layout.py by deploy/lake_contract.py).
-  layers        = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
-  create_secret = var.opensky_secret_arn == null && var.opensky_tier != "anonymous"
-  secret_arn    = local.create_secret ? aws_secretsmanager_secret.opensky[0].arn : var.opensky_secret_arn
+  layers = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
+  # What a poller (the Lambda, or one outside AWS: external_poller.tf) may list, read and write: raw/ and _state/.
+  poller_keys        = [for layer in ["raw", "state"] : "${local.lake_key_root}${local.layers[layer]}*"]
+  poller_object_arns = [for key in local.poller_keys : "${var.lake_bucket_arn}/${key}"]
+  create_secret      = var.opensky_secret_arn == null && var.opensky_tier != "anonymous"
+  secret_arn         = local.create_secret ? aws_secretsmanager_secret.opensky[0].arn : var.opensky_secret_arn
 
   environment = merge(
     {
@@ -82,7 +85,7 @@ data "aws_iam_policy_document" "ingest" {
   statement {
     sid       = "LandRawAndShareTheCreditBudget"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.raw}*", "${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.state}*"]
+    resources = local.poller_object_arns
   }
 
   statement {

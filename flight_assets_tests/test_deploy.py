@@ -886,7 +886,7 @@ def test_named_queries_in_the_plan(deployment: Deployment) -> None:
     plan = json.loads(tf.run("show", "-json", "-no-color", "named-queries.plan").stdout)
     queries = {c["address"]: c for c in plan["resource_changes"] if c["type"] == "aws_athena_named_query"}
     assert len(queries) == 2 and all(c["change"]["actions"] == ["create"] for c in queries.values())
-    after = {c["name"]: c["change"]["after"] for c in queries.values()}
+    after = {c["index"]: c["change"]["after"] for c in queries.values()}  # aws_athena_named_query.this[<key>]
     day = "year = '2025' AND month = '08' AND day = '30'"
     by_country, bands = after["states_by_country_for_a_day"], after["altitude_bands"]
     assert "FROM country_aggregates" in by_country["query"] and day in by_country["query"]

@@ -886,7 +886,7 @@ def test_named_queries_in_the_plan(deployment: Deployment) -> None:
     plan = json.loads(tf.run("show", "-json", "-no-color", "named-queries.plan").stdout)
     queries = {c["address"]: c for c in plan["resource_changes"] if c["type"] == "aws_athena_named_query"}
     assert len(queries) == 2 and all(c["change"]["actions"] == ["create"] for c in queries.values())
-    after = {c["name"]: c["change"]["after"] for c in queries.values()}
+    after = {c["index"]: c["change"]["after"] for c in queries.values()}  # aws_athena_named_query.this[<key>]
     day = "year = '2025' AND month = '08' AND day = '30'"
     by_country, bands = after["states_by_country_for_a_day"], after["altitude_bands"]
     assert "FROM country_aggregates" in by_country["query"] and day in by_country["query"]
@@ -909,7 +909,7 @@ def test_ingestion_switch_and_reserved_concurrency_in_the_plan(deployment: Deplo
     function = changes["module.ingestion.aws_lambda_function.ingest"]["change"]
     assert function["before"]["reserved_concurrent_executions"] == -1  # the provider's "none reserved"
     assert function["after"]["reserved_concurrent_executions"] == 1
-    alarm = next(c["change"] for a, c in changes.items() if a.startswith("module.ingestion.aws_cloudwatch_metric_alarm.no_snapshot"))
+    alarm = next(c["change"] for a, c in changes.items() if a == 'module.ingestion.aws_cloudwatch_metric_alarm.this["no-snapshot"]')
     assert alarm["before"]["actions_enabled"] is False and alarm["after"]["actions_enabled"] is True
 
 
@@ -925,7 +925,7 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     resources = [r for module in state["values"]["root_module"]["child_modules"]
                  for r in module.get("resources", [])]
     for name in ("daemon", "code"):  # never two daemons, never two code versions behind one location name
-        service = next(r for r in resources if r["address"].endswith(f"aws_ecs_service.{name}[0]"))
+        service = next(r for r in resources if r["address"].endswith(f'aws_ecs_service.this["{name}"]'))
         assert service["values"]["deployment_maximum_percent"] == 100, name
         assert service["values"]["deployment_minimum_healthy_percent"] == 0, name
     assert services["webserver"]["loadBalancers"][0]["containerPort"] == 3000
@@ -1096,13 +1096,13 @@ def test_a_plain_apply_keeps_the_services_and_the_image(deployment: Deployment) 
     tf = deployment.tf
     tf.run("plan", "-refresh=false", "-input=false", "-no-color", "-out=plain.plan", timeout=300)
     plan = json.loads(tf.run("show", "-json", "-no-color", "plain.plan").stdout)
-    changes = {c["address"].rsplit(".", 1)[-1]: c for c in plan["resource_changes"]
+    changes = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c for c in plan["resource_changes"]
                if c["type"] in ("aws_ecs_service", "aws_ecs_task_definition")}
-    assert sorted(changes) == ['code[0]', 'daemon[0]', 'this["code"]', 'this["daemon"]', 'this["webserver"]',
-                               'webserver[0]'], sorted(changes)
+    assert sorted(changes) == [f'{kind}.this["{name}"]' for kind in ("aws_ecs_service", "aws_ecs_task_definition")
+                               for name in ("code", "daemon", "webserver")], sorted(changes)
     for address, change in changes.items():
         actions, before, after = change["change"]["actions"], change["change"]["before"], change["change"]["after"]
-        if address.startswith("this["):  # task definitions: untouched, so the image stays
+        if address.startswith("aws_ecs_task_definition."):  # untouched, so the image stays
             assert actions == ["no-op"], (address, actions)
             continue
         # Services stay (never deleted or replaced) on the same task definition and count. moto does not echo some
@@ -1126,10 +1126,10 @@ def test_without_an_image_tag_there_are_no_services(deployment: Deployment) -> N
     ecs = {c["address"].split("module.dagster_ecs[0].", 1)[-1]: c["change"]["actions"] for c in plan["resource_changes"]
            if c["address"].startswith("module.dagster_ecs[0].") and c["type"] in (
                "aws_ecs_service", "aws_ecs_task_definition", "aws_sfn_state_machine", "aws_cloudwatch_event_rule")}
-    assert set(ecs) == {"aws_ecs_service.webserver[0]", "aws_ecs_service.daemon[0]", "aws_ecs_service.code[0]",
-                        'aws_ecs_task_definition.this["webserver"]', 'aws_ecs_task_definition.this["daemon"]',
-                        'aws_ecs_task_definition.this["code"]', "aws_sfn_state_machine.redeploy[0]",
-                        "aws_cloudwatch_event_rule.db_rotation[0]"}, ecs
+    assert set(ecs) == {'aws_ecs_service.this["webserver"]', 'aws_ecs_service.this["daemon"]',
+                        'aws_ecs_service.this["code"]', 'aws_ecs_task_definition.this["webserver"]',
+                        'aws_ecs_task_definition.this["daemon"]', 'aws_ecs_task_definition.this["code"]',
+                        "aws_sfn_state_machine.redeploy[0]", "aws_cloudwatch_event_rule.db_rotation[0]"}, ecs
     assert all(actions == ["delete"] for actions in ecs.values()), ecs
     # Deleted: only those and the rest of the rotation redeploy (it has no services to redeploy). The cluster, the
     # database and everything else stay (moto's unechoed attributes may show as in-place updates).

@@ -1,4 +1,5 @@
 terraform {
+  # For this root and every module it calls (the modules declare only their provider).
   required_version = ">= 1.5"
 
   required_providers {

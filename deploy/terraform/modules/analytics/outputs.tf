@@ -15,10 +15,7 @@ output "workgroup" {
 
 output "named_query_ids" {
   description = "IDs of the saved example queries."
-  value = {
-    states_by_country_for_a_day = one(aws_athena_named_query.states_by_country_for_a_day[*].id)
-    altitude_bands              = one(aws_athena_named_query.altitude_bands[*].id)
-  }
+  value       = { for name in keys(local.example_queries) : name => try(aws_athena_named_query.this[name].id, null) }
 }
 
 output "views" {

@@ -9,7 +9,7 @@ resource "aws_lb" "webserver" {
   name                       = substr("${var.name_prefix}-dagster", 0, 32)
   internal                   = !var.alb_internet_facing
   load_balancer_type         = "application"
-  security_groups            = [aws_security_group.alb.id]
+  security_groups            = [aws_security_group.this["alb"].id]
   subnets                    = var.alb_internet_facing ? var.public_subnet_ids : var.private_subnet_ids
   drop_invalid_header_fields = true
   enable_deletion_protection = var.alb_deletion_protection

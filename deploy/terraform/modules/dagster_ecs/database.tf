@@ -34,20 +34,10 @@ resource "aws_db_parameter_group" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "rds_monitoring_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-  }
-}
-
 resource "aws_iam_role" "rds_monitoring" {
   count              = var.db_monitoring_interval > 0 ? 1 : 0
   name               = "${var.name_prefix}-rds-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["monitoring.rds"].json
   tags               = var.tags
 }
 
@@ -89,7 +79,7 @@ resource "aws_db_instance" "this" {
   manage_master_user_password           = true
   master_user_secret_kms_key_id         = var.kms_key_arn
   db_subnet_group_name                  = aws_db_subnet_group.this.name
-  vpc_security_group_ids                = [aws_security_group.db.id]
+  vpc_security_group_ids                = [aws_security_group.this["db"].id]
   parameter_group_name                  = aws_db_parameter_group.this.name
   publicly_accessible                   = false
   multi_az                              = var.db_multi_az

@@ -7,17 +7,23 @@
 #   run:       read raw/, write validated/, quarantine/, aggregates/ (and raw/ + _state/ for the ingest job),
 #              write compute logs
 
-data "aws_iam_policy_document" "ecs_tasks_assume" {
+# Who may assume this module's roles: ECS tasks, Step Functions and EventBridge (rotation.tf), each on behalf of this
+# account only; RDS enhanced monitoring (database.tf).
+data "aws_iam_policy_document" "assume" {
+  for_each = { ecs-tasks = true, states = true, events = true, "monitoring.rds" = false }
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
+      identifiers = ["${each.key}.amazonaws.com"]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+    dynamic "condition" {
+      for_each = each.value ? [local.account_id] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }
@@ -28,15 +34,38 @@ locals {
   layers           = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
   compute_logs_arn = "${var.lake_bucket_arn}/${var.compute_logs_prefix}/*"
   cluster_arn      = aws_ecs_cluster.this.arn
+  task_arns        = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"
+
+}
+
+resource "aws_iam_role" "this" {
+  for_each = {
+    execution = "${var.name_prefix}-ecs-execution"
+    webserver = "${var.name_prefix}-dagster-webserver"
+    daemon    = "${var.name_prefix}-dagster-daemon"
+    code      = "${var.name_prefix}-dagster-code"
+    run       = "${var.name_prefix}-dagster-run"
+  }
+  name               = each.value
+  assume_role_policy = data.aws_iam_policy_document.assume["ecs-tasks"].json
+  tags               = var.tags
+}
+
+# Each role's inline policy, named after the role's key; the documents follow.
+resource "aws_iam_role_policy" "this" {
+  for_each = {
+    execution = data.aws_iam_policy_document.execution.json
+    webserver = data.aws_iam_policy_document.webserver.json
+    daemon    = data.aws_iam_policy_document.daemon.json
+    code      = data.aws_iam_policy_document.code.json
+    run       = data.aws_iam_policy_document.run.json
+  }
+  name   = each.key
+  role   = aws_iam_role.this[each.key].id
+  policy = each.value
 }
 
 # ----------------------------------------------------------------------------------------------------- execution
-
-resource "aws_iam_role" "execution" {
-  name               = "${var.name_prefix}-ecs-execution"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
-}
 
 data "aws_iam_policy_document" "execution" {
   statement {
@@ -71,19 +100,7 @@ data "aws_iam_policy_document" "execution" {
   }
 }
 
-resource "aws_iam_role_policy" "execution" {
-  name   = "execution"
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
-}
-
 # ------------------------------------------------------------------------------------------------------ webserver
-
-resource "aws_iam_role" "webserver" {
-  name               = "${var.name_prefix}-dagster-webserver"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
-}
 
 data "aws_iam_policy_document" "webserver" {
   statement {
@@ -112,23 +129,11 @@ data "aws_iam_policy_document" "webserver" {
   statement {
     sid       = "TerminateRuns"
     actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    resources = [local.task_arns]
   }
 }
 
-resource "aws_iam_role_policy" "webserver" {
-  name   = "webserver"
-  role   = aws_iam_role.webserver.id
-  policy = data.aws_iam_policy_document.webserver.json
-}
-
 # --------------------------------------------------------------------------------------------------------- daemon
-
-resource "aws_iam_role" "daemon" {
-  name               = "${var.name_prefix}-dagster-daemon"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
-}
 
 data "aws_iam_policy_document" "daemon" {
   statement {
@@ -152,13 +157,13 @@ data "aws_iam_policy_document" "daemon" {
   statement {
     sid       = "WatchTagAndStopRunTasks"
     actions   = ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.this.name}/*"]
+    resources = [local.task_arns]
   }
 
   statement {
     sid       = "PassOnlyTheRunRoles"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.run.arn, aws_iam_role.execution.arn]
+    resources = [aws_iam_role.this["run"].arn, aws_iam_role.this["execution"].arn]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
@@ -173,21 +178,11 @@ data "aws_iam_policy_document" "daemon" {
   }
 }
 
-resource "aws_iam_role_policy" "daemon" {
-  name   = "daemon"
-  role   = aws_iam_role.daemon.id
-  policy = data.aws_iam_policy_document.daemon.json
-}
+# ---------------------------------------------------------------------------------------------- code server and runs
 
-# --------------------------------------------------------------------------------------------------- code server
-
-resource "aws_iam_role" "code" {
-  name               = "${var.name_prefix}-dagster-code"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "code" {
+# What the code server and the run tasks both need: list and read the lake, use its key (which also encrypts the
+# OpenSky secret), and read the OpenSky secret when there is one. Their own statements follow these.
+data "aws_iam_policy_document" "lake_reader" {
   statement {
     sid       = "ListTheLake"
     actions   = ["s3:ListBucket"]
@@ -206,6 +201,19 @@ data "aws_iam_policy_document" "code" {
     resources = [var.kms_key_arn]
   }
 
+  dynamic "statement" {
+    for_each = var.read_opensky_secret ? [1] : []
+    content {
+      sid       = "OpenSkyCredentials"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [var.opensky_secret_arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "code" {
+  source_policy_documents = [data.aws_iam_policy_document.lake_reader.json]
+
   statement {
     sid       = "WriteSensorAndScheduleTickLogs"
     actions   = ["s3:PutObject"]
@@ -217,43 +225,10 @@ data "aws_iam_policy_document" "code" {
     actions   = ["sns:Publish"]
     resources = [var.alerts_topic_arn]
   }
-
-  dynamic "statement" {
-    for_each = var.read_opensky_secret ? [1] : []
-    content {
-      sid       = "OpenSkyCredentials"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [var.opensky_secret_arn]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "code" {
-  name   = "code"
-  role   = aws_iam_role.code.id
-  policy = data.aws_iam_policy_document.code.json
-}
-
-# ------------------------------------------------------------------------------------------------------ run tasks
-
-resource "aws_iam_role" "run" {
-  name               = "${var.name_prefix}-dagster-run"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
 }
 
 data "aws_iam_policy_document" "run" {
-  statement {
-    sid       = "ListTheLake"
-    actions   = ["s3:ListBucket"]
-    resources = [var.lake_bucket_arn]
-  }
-
-  statement {
-    sid       = "ReadTheLake"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.lake_arn}*"]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.lake_reader.json]
 
   statement {
     sid     = "ReplaceParquetPartitions"
@@ -276,25 +251,4 @@ data "aws_iam_policy_document" "run" {
     actions   = ["s3:PutObject"]
     resources = [local.compute_logs_arn]
   }
-
-  statement {
-    sid       = "LakeKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-  }
-
-  dynamic "statement" {
-    for_each = var.read_opensky_secret ? [1] : []
-    content {
-      sid       = "OpenSkyCredentials"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [var.opensky_secret_arn]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "run" {
-  name   = "run"
-  role   = aws_iam_role.run.id
-  policy = data.aws_iam_policy_document.run.json
 }

@@ -37,8 +37,8 @@ locals {
     DAGSTER_CODE_SERVER_HOST       = local.code_host
     DAGSTER_COMPUTE_LOGS_BUCKET    = split(":", var.lake_bucket_arn)[5]
     DAGSTER_COMPUTE_LOGS_PREFIX    = var.compute_logs_prefix
-    DAGSTER_RUN_TASK_ROLE_ARN      = aws_iam_role.run.arn
-    DAGSTER_RUN_EXECUTION_ROLE_ARN = aws_iam_role.execution.arn
+    DAGSTER_RUN_TASK_ROLE_ARN      = aws_iam_role.this["run"].arn
+    DAGSTER_RUN_EXECUTION_ROLE_ARN = aws_iam_role.this["execution"].arn
     DAGSTER_RUN_LOG_GROUP          = aws_cloudwatch_log_group.this["runs"].name
     DAGSTER_RUN_CPU_ARCHITECTURE   = var.cpu_architecture
     FLIGHT_LAKE                    = var.lake_uri

@@ -15,7 +15,7 @@ output "cluster_name" {
 
 output "service_names" {
   description = "ECS services (empty while image_tag is unset)."
-  value       = compact([one(aws_ecs_service.webserver[*].name), one(aws_ecs_service.daemon[*].name), one(aws_ecs_service.code[*].name)])
+  value       = [for name in local.service_order : aws_ecs_service.this[name].name if local.create_services]
 }
 
 output "webserver_url" {
@@ -50,5 +50,5 @@ output "environment" {
 
 output "run_task_role_arn" {
   description = "Task role of run tasks."
-  value       = aws_iam_role.run.arn
+  value       = aws_iam_role.this["run"].arn
 }

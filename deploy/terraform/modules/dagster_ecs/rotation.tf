@@ -62,25 +62,10 @@ resource "aws_cloudwatch_log_group" "redeploy" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "states_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "redeploy" {
   count              = local.redeploy_count
   name               = local.redeploy_name
-  assume_role_policy = data.aws_iam_policy_document.states_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["states"].json
   tags               = var.tags
 }
 
@@ -140,25 +125,10 @@ resource "aws_cloudwatch_event_rule" "db_rotation" {
   tags          = var.tags
 }
 
-data "aws_iam_policy_document" "events_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "db_rotation_events" {
   count              = local.redeploy_count
   name               = "${var.name_prefix}-db-rotation-events"
-  assume_role_policy = data.aws_iam_policy_document.events_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["events"].json
   tags               = var.tags
 }
 

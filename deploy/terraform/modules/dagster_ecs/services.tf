@@ -3,29 +3,39 @@
 
 locals {
   services = {
+    # Behind the load balancer; deploys start the new task before stopping the old one.
     webserver = {
       command = ["dagster-webserver", "--host", "0.0.0.0", "--port", tostring(local.web_port), "--workspace", "${local.dagster_home}/workspace.yaml"]
       port    = local.web_port
-      role    = aws_iam_role.webserver.arn
+      role    = aws_iam_role.this["webserver"].arn
       env     = {}
       health  = null # the load balancer checks /server_info
+      deploy  = { min_percent = 100, max_percent = 200 }
     }
+    # Exactly one daemon may run: stop the old task before starting the new one on deploys.
     daemon = {
       command = ["dagster-daemon", "run", "--workspace", "${local.dagster_home}/workspace.yaml"]
       port    = null
-      role    = aws_iam_role.daemon.arn
+      role    = aws_iam_role.this["daemon"].arn
       env     = {}
       health  = ["CMD", "dagster-daemon", "liveness-check"]
+      deploy  = { min_percent = 0, max_percent = 100 }
     }
+    # One code version behind the Cloud Map name at a time (as in Dagster's ECS example): stop the old code server
+    # before the new one starts, so the webserver and daemon never load two versions of the definitions under one
+    # location.
     code = {
       command = ["dagster", "api", "grpc", "--host", "0.0.0.0", "--port", tostring(local.code_port), "--module-name", "flight_assets.definitions", "--location-name", "flight_assets"]
       port    = local.code_port
-      role    = aws_iam_role.code.arn
+      role    = aws_iam_role.this["code"].arn
       # EcsRunLauncher starts each run with the image of the code location that defines the job.
       env    = { DAGSTER_CURRENT_IMAGE = local.image }
       health = ["CMD", "dagster", "api", "grpc-health-check", "--port", tostring(local.code_port)]
+      deploy = { min_percent = 0, max_percent = 100 }
     }
   }
+  # The order the services are listed in (outputs, the dashboard).
+  service_order = ["webserver", "daemon", "code"]
 
   secrets = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = local.db_password_value_from }]
 
@@ -43,7 +53,7 @@ resource "aws_ecs_task_definition" "this" {
   network_mode             = "awsvpc"
   cpu                      = var.task_sizes[each.key].cpu
   memory                   = var.task_sizes[each.key].memory
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = aws_iam_role.this["execution"].arn
   task_role_arn            = each.value.role
 
   runtime_platform {
@@ -73,29 +83,41 @@ resource "aws_ecs_task_definition" "this" {
   tags = var.tags
 }
 
-resource "aws_ecs_service" "webserver" {
-  count                              = local.create_services ? 1 : 0
-  name                               = "webserver"
+resource "aws_ecs_service" "this" {
+  for_each                           = aws_ecs_task_definition.this
+  name                               = each.key
   cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.this["webserver"].arn
+  task_definition                    = each.value.arn
   desired_count                      = 1
   launch_type                        = "FARGATE"
   propagate_tags                     = "SERVICE"
   enable_ecs_managed_tags            = true
-  health_check_grace_period_seconds  = 120
-  deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = each.key == "webserver" ? 120 : null
+  deployment_minimum_healthy_percent = local.services[each.key].deploy.min_percent
+  deployment_maximum_percent         = local.services[each.key].deploy.max_percent
 
   network_configuration {
     subnets          = var.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.this["tasks"].id]
     assign_public_ip = false
   }
 
-  load_balancer {
-    target_group_arn = aws_lb_target_group.webserver.arn
-    container_name   = "webserver"
-    container_port   = local.web_port
+  # The webserver behind the load balancer.
+  dynamic "load_balancer" {
+    for_each = each.key == "webserver" ? [local.web_port] : []
+    content {
+      target_group_arn = aws_lb_target_group.webserver.arn
+      container_name   = each.key
+      container_port   = load_balancer.value
+    }
+  }
+
+  # The code server under its Cloud Map name (DAGSTER_CODE_SERVER_HOST).
+  dynamic "service_registries" {
+    for_each = each.key == "code" ? [aws_service_discovery_service.code.arn] : []
+    content {
+      registry_arn = service_registries.value
+    }
   }
 
   deployment_circuit_breaker {
@@ -105,63 +127,4 @@ resource "aws_ecs_service" "webserver" {
 
   depends_on = [aws_lb_listener.http, aws_lb_listener.https]
   tags       = var.tags
-}
-
-# Exactly one daemon may run: stop the old task before starting the new one on deploys.
-resource "aws_ecs_service" "daemon" {
-  count                              = local.create_services ? 1 : 0
-  name                               = "daemon"
-  cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.this["daemon"].arn
-  desired_count                      = 1
-  launch_type                        = "FARGATE"
-  propagate_tags                     = "SERVICE"
-  enable_ecs_managed_tags            = true
-  deployment_minimum_healthy_percent = 0
-  deployment_maximum_percent         = 100
-
-  network_configuration {
-    subnets          = var.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
-    assign_public_ip = false
-  }
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  tags = var.tags
-}
-
-# One code version behind the Cloud Map name at a time (as in Dagster's ECS example): stop the old code server before
-# the new one starts, so the webserver and daemon never load two versions of the definitions under one location.
-resource "aws_ecs_service" "code" {
-  count                              = local.create_services ? 1 : 0
-  name                               = "code"
-  cluster                            = aws_ecs_cluster.this.id
-  task_definition                    = aws_ecs_task_definition.this["code"].arn
-  desired_count                      = 1
-  launch_type                        = "FARGATE"
-  propagate_tags                     = "SERVICE"
-  enable_ecs_managed_tags            = true
-  deployment_minimum_healthy_percent = 0
-  deployment_maximum_percent         = 100
-
-  network_configuration {
-    subnets          = var.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
-    assign_public_ip = false
-  }
-
-  service_registries {
-    registry_arn = aws_service_discovery_service.code.arn
-  }
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  tags = var.tags
 }

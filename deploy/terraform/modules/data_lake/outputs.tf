@@ -42,5 +42,5 @@ output "logs_bucket" {
   description = "Name of the access-log bucket (S3 server access logs under s3/, ALB logs under alb/)."
   value       = aws_s3_bucket.logs.id
   # The ALB checks at creation that it may write its access logs: whoever uses this name waits for the policy.
-  depends_on = [aws_s3_bucket_policy.logs]
+  depends_on = [aws_s3_bucket_policy.this]
 }

@@ -1,6 +1,5 @@
+# The provider this module uses. Terraform's own version is required once, by the root (envs/prod/versions.tf).
 terraform {
-  required_version = ">= 1.5"
-
   required_providers {
     aws = {
       source  = "hashicorp/aws"

@@ -16,14 +16,14 @@ data "aws_iam_policy_document" "external_poller" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.lake_key_root}${local.layers.raw}*", "${local.lake_key_root}${local.layers.state}*"]
+      values   = local.poller_keys
     }
   }
 
   statement {
     sid       = "LandRawAndShareTheCreditBudget"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.raw}*", "${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.state}*"]
+    resources = local.poller_object_arns
   }
 
   statement {

@@ -8,9 +8,12 @@ locals {
 
   # Layer prefixes (raw/, validated/, quarantine/, aggregates/, _state/) from the lake contract
   # (deploy/terraform/lake_contract.json, generated from flight_assets/lake/layout.py by deploy/lake_contract.py).
-  layers        = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
-  create_secret = var.opensky_secret_arn == null && var.opensky_tier != "anonymous"
-  secret_arn    = local.create_secret ? aws_secretsmanager_secret.opensky[0].arn : var.opensky_secret_arn
+  layers = jsondecode(file("${path.module}/../../lake_contract.json")).prefixes
+  # What a poller (the Lambda, or one outside AWS: external_poller.tf) may list, read and write: raw/ and _state/.
+  poller_keys        = [for layer in ["raw", "state"] : "${local.lake_key_root}${local.layers[layer]}*"]
+  poller_object_arns = [for key in local.poller_keys : "${var.lake_bucket_arn}/${key}"]
+  create_secret      = var.opensky_secret_arn == null && var.opensky_tier != "anonymous"
+  secret_arn         = local.create_secret ? aws_secretsmanager_secret.opensky[0].arn : var.opensky_secret_arn
 
   environment = merge(
     {
@@ -82,7 +85,7 @@ data "aws_iam_policy_document" "ingest" {
   statement {
     sid       = "LandRawAndShareTheCreditBudget"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.raw}*", "${var.lake_bucket_arn}/${local.lake_key_root}${local.layers.state}*"]
+    resources = local.poller_object_arns
   }
 
   statement {
@@ -197,73 +200,70 @@ resource "aws_lambda_permission" "events" {
 
 # --------------------------------------------------------------------------------------------------------- alarms
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${local.function_name}-errors"
-  alarm_description   = "Invocations where every poll failed (OpenSky or S3 errors); see the function's log group."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.errors_alarm_threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alerts_topic_arn]
-  ok_actions          = [var.alerts_topic_arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  alarm_name          = "${local.function_name}-throttles"
-  alarm_description   = "An invocation was throttled: Lambda refused it (account concurrency, or reserved_concurrency when set); polls are being missed."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.ingest.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alerts_topic_arn]
-  ok_actions          = [var.alerts_topic_arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${local.function_name}-dlq-depth"
-  alarm_description   = "Failed invocations are waiting in the dead-letter queue ${aws_sqs_queue.dlq.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alerts_topic_arn]
-  ok_actions          = [var.alerts_topic_arn]
-  tags                = var.tags
-}
-
-# The handler writes one EMF line per poll with Landed = 1 when a snapshot landed. Missing data (the function did not
-# run at all) counts as breaching: silence is exactly what this alarm is for.
-resource "aws_cloudwatch_metric_alarm" "no_snapshot" {
-  alarm_name        = "${local.function_name}-no-snapshot-${var.no_snapshot_alarm_minutes}m"
-  alarm_description = "No OpenSky snapshot landed in the lake for ${var.no_snapshot_alarm_minutes} minutes (EMF metric FlightAssets/Ingest Landed)."
-  # Notifies only while the Lambda's schedule is on: with ingestion_enabled = false nothing polls here on purpose.
-  actions_enabled     = var.ingestion_enabled
-  namespace           = "FlightAssets/Ingest"
-  metric_name         = "Landed"
-  dimensions          = { Function = aws_lambda_function.ingest.function_name }
-  statistic           = "Sum"
-  period              = var.no_snapshot_alarm_minutes * 60
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "breaching"
+# All to the alerts topic, on alarm and back to OK. Unless an alarm says otherwise: the sum over 5 minutes, one
+# period, >= 1, missing data not breaching.
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = {
+    errors = {
+      description = "Invocations where every poll failed (OpenSky or S3 errors); see the function's log group."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.ingest.function_name }
+      threshold   = var.errors_alarm_threshold
+    }
+    throttles = {
+      description = "An invocation was throttled: Lambda refused it (account concurrency, or reserved_concurrency when set); polls are being missed."
+      namespace   = "AWS/Lambda"
+      metric      = "Throttles"
+      dimensions  = { FunctionName = aws_lambda_function.ingest.function_name }
+    }
+    dlq-depth = {
+      description = "Failed invocations are waiting in the dead-letter queue ${aws_sqs_queue.dlq.name}."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.dlq.name }
+      statistic   = "Maximum"
+    }
+    # The handler writes one EMF line per poll with Landed = 1 when a snapshot landed. Missing data (the function did
+    # not run at all) counts as breaching: silence is exactly what this alarm is for. It notifies only while the
+    # Lambda's schedule is on: with ingestion_enabled = false nothing polls here on purpose.
+    no-snapshot = {
+      name            = "${local.function_name}-no-snapshot-${var.no_snapshot_alarm_minutes}m"
+      description     = "No OpenSky snapshot landed in the lake for ${var.no_snapshot_alarm_minutes} minutes (EMF metric FlightAssets/Ingest Landed)."
+      actions_enabled = var.ingestion_enabled
+      namespace       = "FlightAssets/Ingest"
+      metric          = "Landed"
+      dimensions      = { Function = aws_lambda_function.ingest.function_name }
+      period          = var.no_snapshot_alarm_minutes * 60
+      comparison      = "LessThanThreshold"
+      missing_data    = "breaching"
+    }
+    # OpenSky refusing AWS's network (HTTP 403, connections refused or reset, timeouts on every attempt): the EMF
+    # metric Blocked (1 per blocked poll, 0 otherwise). Not a rate limit, not an outage: waiting does not end it.
+    # Runbook: deploy/README.md, "OpenSky blocks AWS". No polls (schedule off, poller elsewhere) is not a block.
+    opensky-blocked = {
+      description = "OpenSky is refusing the Lambda's network (403 / reset / no answer) in 3 of the last 5 minutes. Runbook: deploy/README.md, section 'OpenSky blocks AWS': poll from outside AWS (external poller) and set ingestion_enabled = false."
+      namespace   = "FlightAssets/Ingest"
+      metric      = "Blocked"
+      dimensions  = { Function = aws_lambda_function.ingest.function_name }
+      period      = 60
+      evaluations = 5
+      datapoints  = 3
+    }
+  }
+  alarm_name          = try(each.value.name, "${local.function_name}-${each.key}")
+  alarm_description   = each.value.description
+  actions_enabled     = try(each.value.actions_enabled, true)
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = try(each.value.statistic, "Sum")
+  period              = try(each.value.period, 300)
+  evaluation_periods  = try(each.value.evaluations, 1)
+  datapoints_to_alarm = try(each.value.datapoints, null)
+  threshold           = try(each.value.threshold, 1)
+  comparison_operator = try(each.value.comparison, "GreaterThanOrEqualToThreshold")
+  treat_missing_data  = try(each.value.missing_data, "notBreaching")
   alarm_actions       = [var.alerts_topic_arn]
   ok_actions          = [var.alerts_topic_arn]
   tags                = var.tags

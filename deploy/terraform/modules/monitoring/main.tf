@@ -55,145 +55,86 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
-# OpenSky refusing AWS's network (HTTP 403, connections refused or reset, timeouts on every attempt): the Lambda's
-# EMF metric Blocked (1 per blocked poll, 0 otherwise). Not a rate limit, not an outage: waiting does not end it.
-# Runbook: deploy/README.md, "OpenSky blocks AWS".
-resource "aws_cloudwatch_metric_alarm" "ingest_blocked" {
-  alarm_name          = "${var.ingest_function_name}-opensky-blocked"
-  alarm_description   = "OpenSky is refusing the Lambda's network (403 / reset / no answer) in 3 of the last 5 minutes. Runbook: deploy/README.md, section 'OpenSky blocks AWS': poll from outside AWS (external poller) and set ingestion_enabled = false."
-  namespace           = "FlightAssets/Ingest"
-  metric_name         = "Blocked"
-  dimensions          = { Function = var.ingest_function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching" # no polls (schedule off, poller elsewhere) is not a block
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-  tags                = var.tags
-}
+# The ingestion function's alarms (the OpenSky-blocked one included) are in modules/ingestion; they publish here.
 
 locals {
   region = data.aws_region.current.name
   fn     = var.ingest_function_name
 
-  ingest_widgets = [
-    {
-      type = "metric", x = 0, y = 0, width = 12, height = 6
-      properties = {
-        title  = "Snapshots landed and states per minute"
-        region = local.region
-        stat   = "Sum"
-        period = 60
-        view   = "timeSeries"
+  # The dashboard's widgets, in order: time series on a 24-column grid, 6 high. stat applies to every metric of a
+  # widget unless a metric names its own; a widget without one sets it per metric.
+  widgets = concat(
+    [
+      {
+        title = "Snapshots landed and states per minute", x = 0, y = 0, width = 12, stat = "Sum", period = 60
         metrics = [
           ["FlightAssets/Ingest", "Landed", "Function", local.fn],
           ["FlightAssets/Ingest", "Blocked", "Function", local.fn],
           ["FlightAssets/Ingest", "States", "Function", local.fn, { yAxis = "right" }],
         ]
-      }
-    },
-    {
-      type = "metric", x = 12, y = 0, width = 12, height = 6
-      properties = {
-        title  = "OpenSky credits remaining and poll latency"
-        region = local.region
-        period = 60
-        view   = "timeSeries"
+      },
+      {
+        title = "OpenSky credits remaining and poll latency", x = 12, y = 0, width = 12, stat = null, period = 60
         metrics = [
           ["FlightAssets/Ingest", "CreditsRemaining", "Function", local.fn, { stat = "Minimum" }],
           ["FlightAssets/Ingest", "LatencyMs", "Function", local.fn, { stat = "p95", yAxis = "right" }],
         ]
-      }
-    },
-    {
-      type = "metric", x = 0, y = 6, width = 12, height = 6
-      properties = {
-        title  = "Ingestion Lambda: errors, throttles, failed polls"
-        region = local.region
-        stat   = "Sum"
-        period = 300
-        view   = "timeSeries"
+      },
+      {
+        title = "Ingestion Lambda: errors, throttles, failed polls", x = 0, y = 6, width = 12, stat = "Sum", period = 300
         metrics = [
           ["AWS/Lambda", "Errors", "FunctionName", local.fn],
           ["AWS/Lambda", "Throttles", "FunctionName", local.fn],
           ["FlightAssets/Ingest", "Errors", "Function", local.fn],
         ]
-      }
-    },
-    {
-      type = "metric", x = 12, y = 6, width = 12, height = 6
-      properties = {
-        title  = "Ingestion: duration and dead-letter queue"
-        region = local.region
-        period = 300
-        view   = "timeSeries"
+      },
+      {
+        title = "Ingestion: duration and dead-letter queue", x = 12, y = 6, width = 12, stat = null, period = 300
         metrics = [
           ["AWS/Lambda", "Duration", "FunctionName", local.fn, { stat = "Maximum" }],
           ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.ingest_dlq_name, { stat = "Maximum", yAxis = "right" }],
         ]
-      }
-    },
-  ]
-
-  ecs_widgets = var.ecs_cluster_name == null ? [] : [
-    {
-      type = "metric", x = 0, y = 12, width = 12, height = 6
-      properties = {
-        title  = "Dagster services: CPU and memory (%)"
-        region = local.region
-        stat   = "Average"
-        period = 300
-        view   = "timeSeries"
+      },
+    ],
+    var.ecs_cluster_name == null ? [] : [
+      {
+        title = "Dagster services: CPU and memory (%)", x = 0, y = 12, width = 12, stat = "Average", period = 300
         metrics = concat(
           [for s in var.ecs_service_names : ["AWS/ECS", "CPUUtilization", "ClusterName", var.ecs_cluster_name, "ServiceName", s]],
           [for s in var.ecs_service_names : ["AWS/ECS", "MemoryUtilization", "ClusterName", var.ecs_cluster_name, "ServiceName", s]],
         )
-      }
-    },
-  ]
-
-  alb_widgets = var.alb_arn_suffix == null ? [] : [
-    {
-      type = "metric", x = 12, y = 12, width = 12, height = 6
-      properties = {
-        title  = "Dagster UI load balancer"
-        region = local.region
-        stat   = "Sum"
-        period = 300
-        view   = "timeSeries"
+      },
+    ],
+    var.alb_arn_suffix == null ? [] : [
+      {
+        title = "Dagster UI load balancer", x = 12, y = 12, width = 12, stat = "Sum", period = 300
         metrics = [
           ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix],
           ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", var.alb_arn_suffix],
           ["AWS/ApplicationELB", "UnHealthyHostCount", "LoadBalancer", var.alb_arn_suffix, { stat = "Maximum" }],
         ]
-      }
-    },
-  ]
-
-  db_widgets = var.db_instance_identifier == null ? [] : [
-    {
-      type = "metric", x = 0, y = 18, width = 24, height = 6
-      properties = {
-        title  = "Dagster storage (RDS PostgreSQL)"
-        region = local.region
-        stat   = "Average"
-        period = 300
-        view   = "timeSeries"
+      },
+    ],
+    var.db_instance_identifier == null ? [] : [
+      {
+        title = "Dagster storage (RDS PostgreSQL)", x = 0, y = 18, width = 24, stat = "Average", period = 300
         metrics = [
           ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier],
           ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier],
           ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier, { yAxis = "right" }],
         ]
-      }
-    },
-  ]
+      },
+    ],
+  )
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name_prefix
-  dashboard_body = jsonencode({ widgets = concat(local.ingest_widgets, local.ecs_widgets, local.alb_widgets, local.db_widgets) })
+  dashboard_body = jsonencode({ widgets = [for w in local.widgets : {
+    type = "metric", x = w.x, y = w.y, width = w.width, height = 6
+    properties = merge(
+      { title = w.title, region = local.region, period = w.period, view = "timeSeries", metrics = w.metrics },
+      w.stat == null ? {} : { stat = w.stat },
+    )
+  }] })
 }

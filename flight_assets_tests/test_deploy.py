@@ -389,8 +389,16 @@ def test_workspace_yaml_for_ecs_points_at_the_grpc_server(monkeypatch: pytest.Mo
     monkeypatch.setenv("DAGSTER_CODE_SERVER_HOST", "code.internal")
     processed = process_config(WORKSPACE_CONFIG_SCHEMA, yaml.safe_load((DEPLOY / "workspace.yaml").read_text()))
     assert processed.success, processed.errors
-    server = processed.value["load_from"][0]["grpc_server"]
-    assert server == {"host": "code.internal", "port": 4000, "location_name": "flight_assets"}
+    servers = [entry["grpc_server"] for entry in processed.value["load_from"]]
+    assert servers == [{"host": "code.internal", "port": 4000, "location_name": "flight_assets"},
+                       {"host": "code.internal", "port": 4001, "location_name": "flight_assets_poller"}]
+    # The same two locations as the local workspace.yaml, each served by the module it names there.
+    local = {e["python_module"]["location_name"]: e["python_module"]["module_name"]
+             for e in yaml.safe_load((REPO_ROOT / "workspace.yaml").read_text())["load_from"]}
+    assert set(local) == {server["location_name"] for server in servers}
+    services_tf = (DEPLOY / "terraform" / "modules" / "dagster_ecs" / "services.tf").read_text()
+    for location, module in local.items():
+        assert f'"--module-name", "{module}", "--location-name", "{location}"' in services_tf, location
 
 
 def test_dockerfile_runs_as_non_root_without_entrypoint() -> None:
@@ -937,6 +945,13 @@ def test_dagster_on_ecs(deployment: Deployment) -> None:
     roles = {d["taskRoleArn"] for d in definitions.values()}
     assert len(roles) == 3 and not roles & {d["executionRoleArn"] for d in definitions.values()}
     code = definitions["code"]["containerDefinitions"][0]
+    # The poller's code location runs beside the code server, in the same task: same image, role and environment.
+    poller = definitions["code"]["containerDefinitions"][1]
+    assert poller["name"] == "poller" and poller["image"] == code["image"] and poller["essential"]
+    assert poller["command"][:5] == ["dagster", "api", "grpc", "--host", "0.0.0.0"]
+    assert "flight_assets.poll_definitions" in poller["command"] and poller["portMappings"][0]["containerPort"] == 4001
+    assert poller["healthCheck"]["command"] == ["CMD", "dagster", "api", "grpc-health-check", "--port", "4001"]
+    assert poller["environment"] == code["environment"]
     # health checks with room for a cold start on half a vCPU (test_image_health.py times the real commands)
     checks = {name: d["containerDefinitions"][0].get("healthCheck") for name, d in definitions.items()}
     assert checks["webserver"] is None  # the load balancer checks /server_info

@@ -17,7 +17,8 @@ locals {
   create_services = var.image_tag != null
   image           = local.create_services ? "${aws_ecr_repository.this.repository_url}:${var.image_tag}" : null
   code_host       = "code.${aws_service_discovery_private_dns_namespace.this.name}"
-  code_port       = 4000
+  code_port       = 4000 # flight_assets (deploy/workspace.yaml)
+  poller_port     = 4001 # flight_assets_poller, in the same task
   web_port        = 3000
   dagster_home    = "/opt/dagster/dagster_home"
   db_name         = "dagster"

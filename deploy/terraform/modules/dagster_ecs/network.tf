@@ -33,6 +33,8 @@ resource "aws_security_group_rule" "this" {
     tasks_from_alb   = { group = "tasks", type = "ingress", protocol = "tcp", port = local.web_port, peer = "alb", description = "Load balancer to the webserver" }
     tasks_grpc_in    = { group = "tasks", type = "ingress", protocol = "tcp", port = local.code_port, peer = "tasks", description = "Webserver, daemon and runs to the code server gRPC port" }
     tasks_grpc_out   = { group = "tasks", type = "egress", protocol = "tcp", port = local.code_port, peer = "tasks", description = "To the code server gRPC port" }
+    poller_grpc_in   = { group = "tasks", type = "ingress", protocol = "tcp", port = local.poller_port, peer = "tasks", description = "Webserver, daemon and runs to the poller gRPC port" }
+    poller_grpc_out  = { group = "tasks", type = "egress", protocol = "tcp", port = local.poller_port, peer = "tasks", description = "To the poller gRPC port" }
     tasks_db_out     = { group = "tasks", type = "egress", protocol = "tcp", port = 5432, peer = "db", description = "To the Dagster PostgreSQL storage" }
     tasks_https_out  = { group = "tasks", type = "egress", protocol = "tcp", port = 443, cidrs = ["0.0.0.0/0"], description = "HTTPS to AWS APIs (ECR, S3, logs, ECS, SNS) and OpenSky" }
     tasks_dns_out    = { group = "tasks", type = "egress", protocol = "udp", port = 53, cidrs = [var.vpc_cidr_block], description = "DNS to the VPC resolver (Cloud Map name of the code server)" }

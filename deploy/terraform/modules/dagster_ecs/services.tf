@@ -1,5 +1,7 @@
 # The three long-running services. Each task definition uses the same image and environment with its own command
 # and task role. The image has no ENTRYPOINT, so the command EcsRunLauncher sends to run tasks runs as given.
+# The code server's task runs both code locations (deploy/workspace.yaml): flight_assets, and beside it the poller's
+# (flight_assets/poll_definitions.py), a second container with the same image and role on its own port.
 
 locals {
   services = {
@@ -37,6 +39,21 @@ locals {
   # The order the services are listed in (outputs, the dashboard).
   service_order = ["webserver", "daemon", "code"]
 
+  # The second container of the code server's task: the poller's code location (ingest_snapshot_job and its sensor).
+  poller_container = {
+    name    = "poller"
+    command = ["dagster", "api", "grpc", "--host", "0.0.0.0", "--port", tostring(local.poller_port), "--module-name", "flight_assets.poll_definitions", "--location-name", "flight_assets_poller"]
+    port    = local.poller_port
+    health  = ["CMD", "dagster", "api", "grpc-health-check", "--port", tostring(local.poller_port)]
+  }
+  # Each task's containers: its service's own, then (code only) the poller.
+  containers = {
+    for name, service in local.services : name => concat(
+      [{ name = name, command = service.command, port = service.port, health = service.health }],
+      name == "code" ? [local.poller_container] : [],
+    )
+  }
+
   secrets = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = local.db_password_value_from }]
 
   # Container health checks. The image carries compiled bytecode (deploy/Dockerfile), so `dagster-daemon
@@ -61,21 +78,21 @@ resource "aws_ecs_task_definition" "this" {
     cpu_architecture        = var.cpu_architecture
   }
 
-  container_definitions = jsonencode([{
-    name         = each.key
+  container_definitions = jsonencode([for container in local.containers[each.key] : {
+    name         = container.name
     image        = local.image
     essential    = true
-    command      = each.value.command
+    command      = container.command
     environment  = [for k, v in merge(local.environment, each.value.env) : { name = k, value = v }]
     secrets      = local.secrets
-    portMappings = each.value.port == null ? [] : [{ containerPort = each.value.port, protocol = "tcp" }]
-    healthCheck  = each.value.health == null ? null : merge(local.health_check, { command = each.value.health })
+    portMappings = container.port == null ? [] : [{ containerPort = container.port, protocol = "tcp" }]
+    healthCheck  = container.health == null ? null : merge(local.health_check, { command = container.health })
     logConfiguration = {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.this[each.key].name
         awslogs-region        = local.region
-        awslogs-stream-prefix = each.key
+        awslogs-stream-prefix = container.name
       }
     }
   }])

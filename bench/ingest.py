@@ -92,6 +92,29 @@ def print_gzip_table(body: bytes, table: dict[str, dict[str, float]], chosen: st
     print(f"  (→ the landing's choice, flight_assets.ingestion.poll: {chosen})\n")
 
 
+def bench_check(body: bytes, runs: int) -> None:
+    """The landing's body check (`parse_snapshot`: msgspec proves the JSON, counts the states, sha256 for the key)
+    beside what it replaced, json.loads of the whole body plus the same sha256, taking turns on the same body."""
+    import hashlib
+    import json
+
+    from flight_assets.opensky.snapshot import parse_snapshot
+
+    def full_parse(data: bytes) -> None:
+        json.loads(data)
+        hashlib.sha256(data).hexdigest()
+
+    times: dict[str, list[float]] = {"parse_snapshot": [], "json.loads": []}
+    for _ in range(runs):
+        for name, check in (("parse_snapshot", parse_snapshot), ("json.loads", full_parse)):
+            started = time.perf_counter()
+            check(body)
+            times[name].append(time.perf_counter() - started)
+    ours, full = (statistics.median(times[name]) * 1000 for name in ("parse_snapshot", "json.loads"))
+    print(f"body check, median: parse_snapshot {ours:.1f} ms, json.loads + sha256 (the full parse it replaced) "
+          f"{full:.1f} ms\n")
+
+
 class Floor:
     """The least a poll can do: fetch, the cheapest valid gzip, one plain write. Timed per step."""
 
@@ -222,6 +245,7 @@ def main() -> None:
     print(f"input: {GLOBAL} ({len(body):,} bytes, 10,578 states), {args.runs} runs\n")
     table = bench_gzip(body, args.runs)
     print_gzip_table(body, table, poll.RAW_GZIP)
+    bench_check(body, args.runs)
     # The floor's gzip: the cheapest valid one. Storing uncompressed costs the least CPU but puts 3× the bytes,
     # ISA-L level 0 the reverse; both are timed and the faster end to end is the floor.
     candidates = gzip_candidates()

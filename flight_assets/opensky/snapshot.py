@@ -111,7 +111,7 @@ def _scan(body: bytes) -> tuple[int, int] | None:
     """(time, state count) of a body proved to be one JSON object with an integer `time` and `states` an array or
     null, all of it valid JSON (so nothing truncated, spliced or appended); None when it cannot be proved this way.
 
-    msgspec validates every byte as json.loads would but builds only the envelope: 1.5 ms for the 1.57 MB global body
+    msgspec validates every byte as json.loads would but builds only the envelope: 1.6 ms for the 1.57 MB global body
     where json.loads takes 10 ms building its 180,000 values. Whatever it accepts json.loads accepts too, with the same
     `time` (the last one, were it repeated) and count; what it refuses (a float `time`, NaN, a byte-order mark, …)
     falls to `load_states`, whose verdict and message stand. msgspec does not check UTF-8 inside strings it skips,

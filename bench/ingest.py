@@ -1,13 +1,15 @@
 """Benchmark (not a test): one OpenSky poll end to end, fake-opensky → client → governor → raw landing, beside its floor.
 
 Ingests the real 10,578-state global snapshot from fake-opensky over loopback into moto's S3 server and into a local
-lake, N runs each (default 25), every run a real landing (a fresh lake prefix, so nothing is a duplicate). Both
-servers run in their own processes. In the same runs, interleaved with ours, the floor: the same body fetched from
-the same fake-opensky with a plain `requests` session, gzipped the cheapest valid way, and written with one plain
-boto3 `put_object` into the same moto (a plain file write for the local lake) — no governor, no body check, no
-metadata, no retries. Before the polls, the gzip candidates (zlib and ISA-L levels) are timed on the same body, so
-the level the landing uses is shown beside its alternatives. Also measures the Dagster poll job's per-run overhead.
-Target: ≤ 40 ms median end to end into S3 on loopback.
+lake, N runs each (default 25), every run a real landing (never a duplicate), two ways: a new ingester's first poll
+into an empty lake (what this benchmark always measured) and a warm ingester's next poll (the Lambda's steady state).
+Both servers run in their own processes. In the same runs, interleaved with ours, the floor: the same body fetched
+from the same fake-opensky with a plain `requests` session, gzipped the cheapest valid way, and written with one
+plain boto3 `put_object` into the same moto (a plain file write for the local lake) — no governor, no body check,
+no metadata, no retries. Before the polls, the gzip candidates (zlib and ISA-L levels) are timed on the same body,
+so the level the landing uses is shown beside its alternatives, and the body check beside the full parse it
+replaced. Also measures the Dagster poll job's per-run overhead. Target: ≤ 40 ms median end to end into S3 on
+loopback.
 
     .venv/bin/python bench/ingest.py [--runs 25] [--skip-dagster]
 """
@@ -145,64 +147,92 @@ class Floor:
                 "put": done - compressed}
 
 
+SCENARIOS = {
+    "cold": "a new ingester, its first poll into an empty lake",
+    "warm": "a warm ingester, the next cadence slot (the Lambda's steady state)",
+}
+
+
 def bench_polls(runs: int, api_url: str, moto_url: str, bucket: str, local_root: str,
                 floor_gzips: dict[str, Callable[[bytes], bytes]]) -> dict[str, dict[str, Any]]:
-    """Our poll and the floor into S3 and into a local lake, interleaved run by run (run 0 warms up, not counted)."""
+    """Our poll, two ways, and the floor, into S3 and into a local lake, interleaved run by run (run 0 warms up).
+
+    cold: a new Ingester per run on a fresh lake prefix, as the benchmark always measured (a Dagster run is a new
+    process; an empty lake means the governor's state does not exist yet). warm: one Ingester for all runs, as the
+    Lambda keeps one across polls: each run claims the next cadence slot (`poll(now=…)`), and the object it landed is
+    removed after the run, untimed, so every run is a real landing into a lake whose governor state exists.
+    """
     import boto3
 
     from flight_assets.config import load_settings
     from flight_assets.ingestion.poll import Ingester
+    from flight_assets.opensky.credits import plan_cadence
 
     s3 = boto3.client("s3", endpoint_url=moto_url)
     lakes = {"S3 (moto, loopback)": (lambda r: f"s3://{bucket}/run-{r}", moto_url),
              "local lake": (lambda r: f"{local_root}/run-{r}", None)}
+
+    def ingester(uri: str, endpoint: str | None) -> Ingester:
+        env = {"OPENSKY_API_URL": api_url, "OPENSKY_TIER": "anonymous", "FLIGHT_LAKE": uri}
+        return Ingester(load_settings({**env, "AWS_ENDPOINT_URL": endpoint} if endpoint else env), writer="bench")
+
+    warm = {lake: ingester(uri_for("warm"), endpoint) for lake, (uri_for, endpoint) in lakes.items()}
+    interval = plan_cadence("anonymous", None).interval_s
+    first_slot = time.time()
     floors = {lake: {gz: Floor(api_url, compress, s3 if endpoint else None, bucket, local_root)
                      for gz, compress in floor_gzips.items()} for lake, (_, endpoint) in lakes.items()}
     samples: dict[str, dict[str, Any]] = {
-        lake: {"ours": [], "splits": {}, "floors": {gz: [] for gz in floor_gzips}} for lake in lakes
+        lake: {"ours": {kind: [] for kind in SCENARIOS}, "splits": {kind: {} for kind in SCENARIOS},
+               "floors": {gz: [] for gz in floor_gzips}} for lake in lakes
     }
     for run in range(runs + 1):
         for lake, (uri_for, endpoint) in lakes.items():
-            env = {"OPENSKY_API_URL": api_url, "OPENSKY_TIER": "anonymous", "FLIGHT_LAKE": uri_for(run)}
-            if endpoint:
-                env["AWS_ENDPOINT_URL"] = endpoint
-            ingester = Ingester(load_settings(env), writer="bench")
-            started = time.perf_counter()
-            result = ingester.poll()
-            elapsed = time.perf_counter() - started
-            if result.status != "landed":
-                raise SystemExit(f"{lake} run {run}: {result.status}: {result.message}")
+            polls = {"cold": (ingester(uri_for(run), endpoint), None),
+                     "warm": (warm[lake], first_slot + run * interval)}
+            results = {}
+            for kind, (poller, now) in polls.items():
+                started = time.perf_counter()
+                result = poller.poll(now=now)
+                results[kind] = (time.perf_counter() - started, result)
+                if result.status != "landed":
+                    raise SystemExit(f"{lake} run {run} ({kind}): {result.status}: {result.message}")
+            warm[lake].lake.delete_prefix(results["warm"][1].key)  # untimed: the next run lands it anew
             floor_runs = {gz: floor.run(f"{lake[:5]}-{gz}-{run}".replace(" ", "_"))
                           for gz, floor in floors[lake].items()}
             if run == 0:
                 continue
             kept = samples[lake]
-            kept["ours"].append(elapsed)
-            for name, value in result.timings_s.items():
-                kept["splits"].setdefault(name, []).append(value)
+            for kind, (elapsed, result) in results.items():
+                kept["ours"][kind].append(elapsed)
+                for name, value in result.timings_s.items():
+                    kept["splits"][kind].setdefault(name, []).append(value)
             for gz, timing in floor_runs.items():
                 kept["floors"][gz].append(timing)
     return samples
 
 
-def report_lake(name: str, kept: dict[str, Any]) -> tuple[float, float, str]:
-    """Print one lake's lines; (our median, the floor's median, the floor's gzip)."""
-    ours = summarize(kept["ours"])
-    split = "  ".join(f"{k} {statistics.median(v) * 1000:.1f}" for k, v in kept["splits"].items())
+def report_lake(name: str, kept: dict[str, Any]) -> tuple[dict[str, float], float, str]:
+    """Print one lake's lines; (our median per scenario, the floor's median, the floor's gzip)."""
     floors = {gz: {part: statistics.median(t[part] for t in timings) for part in timings[0]}
               for gz, timings in kept["floors"].items()}
     best = min(floors, key=lambda gz: floors[gz]["total"])
-    floor = floors[best]
-    print(f"{name}")
-    print(f"  ours   median {ms(ours['median'])}  p95 {ms(ours['p95'])}  (n={ours['n']})")
-    print(f"         split (median ms): {split}")
+    floor = floors[best]["total"]
+    print(name)
+    medians = {}
+    for kind, what in SCENARIOS.items():
+        ours = summarize(kept["ours"][kind])
+        medians[kind] = ours["median"]
+        split = "  ".join(f"{k} {statistics.median(v) * 1000:.1f}" for k, v in kept["splits"][kind].items())
+        print(f"  ours, {what}:")
+        print(f"         median {ms(ours['median'])}  p95 {ms(ours['p95'])}  (n={ours['n']}); "
+              f"{ours['median'] / floor:.2f}× the floor")
+        print(f"         split (median ms): {split}")
     for gz, parts in sorted(floors.items(), key=lambda item: item[1]["total"]):
-        label = "floor" if gz == best else "      "
-        print(f"  {label} median {ms(parts['total'])}  fetch {parts['fetch'] * 1000:.1f} + gzip ({gz}) "
+        label = "floor" if gz == best else "     "
+        print(f"  {label}  median {ms(parts['total'])}  fetch {parts['fetch'] * 1000:.1f} + gzip ({gz}) "
               f"{parts['gzip'] * 1000:.1f} + put {parts['put'] * 1000:.1f} ms")
-    print(f"  ours / floor: {ours['median'] / floor['total']:.2f}×, {1000 * (ours['median'] - floor['total']):.1f} ms "
-          "above it\n")
-    return ours["median"], floor["total"], best
+    print()
+    return medians, floor, best
 
 
 def bench_dagster_job(runs: int, api_url: str) -> dict[str, float]:
@@ -259,12 +289,14 @@ def main() -> None:
 
         boto3.client("s3", endpoint_url=moto_url).create_bucket(Bucket="bench-lake")
         samples = bench_polls(args.runs, api_url, moto_url, "bench-lake", local_root, floor_gzips)
-        s3_median, s3_floor, floor_gzip = report_lake("S3 (moto, loopback)", samples["S3 (moto, loopback)"])
+        s3, s3_floor, floor_gzip = report_lake("S3 (moto, loopback)", samples["S3 (moto, loopback)"])
         report_lake("local lake", samples["local lake"])
-        verdict = "meets" if s3_median * 1000 <= TARGET_S3_MS else "MISSES"
-        print(f"target ≤ {TARGET_S3_MS:.0f} ms median into S3: ours {s3_median * 1000:.1f} ms — {verdict} the target; "
-              f"floor {s3_floor * 1000:.1f} ms (fetch + {floor_gzip} + put, same run); "
-              f"seed: 4.2 s per execution, {4.2 / s3_median:.0f}× slower")
+        for kind, what in SCENARIOS.items():
+            median_ms = s3[kind] * 1000
+            verdict = "meets" if median_ms <= TARGET_S3_MS else "MISSES"
+            print(f"target ≤ {TARGET_S3_MS:.0f} ms median into S3, {what}: ours {median_ms:.1f} ms — {verdict}")
+        print(f"  the floor in the same runs: {s3_floor * 1000:.1f} ms (fetch + {floor_gzip} + one put); "
+              f"seed: 4.2 s per execution")
         if not args.skip_dagster:
             job = bench_dagster_job(args.dagster_runs, api_url)
             print(f"\nDagster ingest_snapshot_job, whole run process (`dagster job execute`): "

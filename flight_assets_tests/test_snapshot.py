@@ -15,7 +15,13 @@ import pytest
 
 from flight_assets.opensky import snapshot
 from flight_assets.opensky.recorded import iter_recorded_bodies
-from flight_assets.opensky.snapshot import SnapshotError, load_states, parse_snapshot
+from flight_assets.opensky.snapshot import (
+    MAX_SNAPSHOT_TIME,
+    SnapshotError,
+    body_preview,
+    load_states,
+    parse_snapshot,
+)
 from flight_assets_tests.hour_data import GLOBAL
 
 ROW = ["3c6444", "DLH9LF  ", "Germany", 1756577880, 1756577881, 8.5, 50.0, 11000, False, 230.1, 91.0, 0,
@@ -30,6 +36,8 @@ def full_parse(body: bytes, allow_bare_array: bool = False) -> tuple[int, int] |
         return str(exc)
     if not isinstance(rows, list):
         return f"'states' is a {type(rows).__name__}, expected a list or null"
+    if not 0 <= snapshot_time <= MAX_SNAPSHOT_TIME:
+        return f"'time' {snapshot_time} is not a Unix time from 1970 to 9999; first bytes: {body_preview(body)}"
     return snapshot_time, len(rows)
 
 
@@ -53,6 +61,7 @@ CRAFTED: list[bytes] = [
     b'{"time": null, "states": []}', b'{"time": 1756577881, "states": {}}', b'{"time": 1756577881, "states": "x"}',
     b'{"time": 1756577881, "states": 3}', b'{"time": 1756577881, "states": null}', b'{"time": 1756577881, "states": []}',
     b'{"time": -0, "states": []}', b'{"time": 123456789012345678901234567890, "states": []}',
+    b'{"time": -1, "states": []}', b'{"time": 253402300799, "states": []}', b'{"time": 253402300800, "states": []}',
     b'{"time": 1, "states": [], "time": 2}', b'{"time": 1, "states": [[1]], "states": [[1], [2]]}',
     b'{"time": 1, "states": [], "extra": {"a": [1, 2]}}', b'{"t\\u0069me": 1, "states": []}',
     b'{"time": 1, "states": []} trailing', b'{"time": 1, "states": []}\x0c', b' \r\n\t{"time": 1, "states": []} \n',
@@ -112,5 +121,13 @@ def test_the_scan_proves_the_bodies_opensky_sends(opensky_data: Path) -> None:
     assert snapshot._scan(compact({"time": 5, "states": None})) == (5, 0)
     assert snapshot._scan(json.dumps({"time": 5, "states": [ROW] * 3}, indent=1).encode()) == (5, 3)
     assert snapshot._scan('{"time": 5, "states": [["Côte d’Ivoire"]]}'.encode()) == (5, 1)
-    for unproved in (b"[]", b'{"time": 5.0, "states": []}', b'{"time": 5, "states": [[NaN]]}', b'{"time": 5, "states": [["\xff"]]}'):
+    for unproved in (b"[]", b'{"time": 5.0, "states": []}', b'{"time": 5, "states": [[NaN]]}',
+                     b'{"time": 5, "states": [["\xff"]]}'):
         assert snapshot._scan(unproved) is None
+
+
+@pytest.mark.parametrize("snapshot_time", [-1, 253_402_300_800, 10**30])
+def test_a_time_no_raw_key_can_hold_is_refused_not_a_crash(snapshot_time: int) -> None:
+    """Before, such a body passed the check and the landing raised OverflowError or ValueError dating its key."""
+    with pytest.raises(SnapshotError, match=rf"HTTP 200 'time' {snapshot_time} is not a Unix time from 1970 to 9999"):
+        parse_snapshot(b'{"time": %d, "states": []}' % snapshot_time, status=200)

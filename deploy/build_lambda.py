@@ -2,11 +2,12 @@
 
 The package holds exactly what `flight_assets.lambda_handler` imports: the project modules of its import closure
 (found by reading their `import` statements, so a new dependency of the handler is picked up, and one that drags in
-Dagster or pyarrow fails the build) plus the pinned `deploy/lambda_requirements.txt`: `requests` and boto3/botocore
-with their dependencies, installed by pip as wheels for the Lambda platform (python3.13, arm64). boto3 is bundled
-rather than taken from the runtime, because conditional writes (`If-None-Match` / `If-Match`) need a recent botocore;
-in the package (first on the function's sys.path) it shadows the runtime's copy. botocore's API models are trimmed to
-the services the handler calls (BOTOCORE_SERVICES), which keeps the zip small.
+Dagster or pyarrow fails the build) plus the pinned `deploy/lambda_requirements.txt`: `requests`, boto3/botocore,
+isal (ISA-L deflate for the raw objects) and msgspec (the body check) with their dependencies, installed by pip as
+wheels for the Lambda platform (python3.13, arm64). boto3 is bundled rather than taken from the runtime, because
+conditional writes (`If-None-Match` / `If-Match`) need a recent botocore; in the package (first on the function's
+sys.path) it shadows the runtime's copy. botocore's API models are trimmed to the services the handler calls
+(BOTOCORE_SERVICES), which keeps the zip small.
 
     python deploy/build_lambda.py [--output build/lambda.zip] [--platform manylinux2014_aarch64] [--python-version 3.13]
 
@@ -32,7 +33,8 @@ REQUIREMENTS = REPO / "deploy" / "lambda_requirements.txt"
 CONSTRAINTS = REPO / "deploy" / "constraints.txt"
 DEFAULT_OUTPUT = REPO / "build" / "lambda.zip"
 # Third-party imports the handler may make, all packaged from lambda_requirements.txt.
-PACKAGED = {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3", "botocore"}
+PACKAGED = {"requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3", "botocore", "isal",
+            "msgspec"}
 # The AWS APIs the handler calls (the lake and the credit governor: s3; the OpenSky credentials: secretsmanager; sts
 # for credential providers that assume a role). botocore's models of every other service are left out.
 BOTOCORE_SERVICES = {"s3", "secretsmanager", "sts"}

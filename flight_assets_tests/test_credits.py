@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from flight_assets.cli import main
-from flight_assets.lake.store import Lake, LocalLake
+from flight_assets.lake.store import Lake, LocalLake, S3Lake
 from flight_assets.opensky.credits import call_cost, parse_bbox, plan_cadence
 from flight_assets.opensky.governor import CLOCK_SKEW_S, CreditGovernor
 
@@ -157,3 +157,30 @@ def test_spare_credits_are_what_the_live_cadence_does_not_need(lake: Lake) -> No
     governor.record_rate_limited(resume_at=t0 + 600, credits_remaining=None, now=t0 + 40)
     assert governor.spare_credits(t0 + 41) == 0
     assert governor.claim_spare(t0 + 41).reason == "rate_limited"
+
+
+def test_governor_updates_on_s3_skip_the_read_of_what_they_wrote(s3_lake: S3Lake) -> None:
+    """The balance update after a claim, and the next claim, are one conditional PUT each; an update after another
+    ingester wrote is refused by S3 (412) and redone on a fresh read, so no claim or balance is lost."""
+    import boto3
+
+    calls: list[str] = []
+    client = boto3.client("s3", endpoint_url=s3_lake.endpoint)
+    client.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    lake = S3Lake(s3_lake.uri, endpoint_url=s3_lake.endpoint, client=client)
+    governor = CreditGovernor(lake, "standard")
+    t0 = 1_756_577_883.0
+    assert governor.claim(t0).allowed
+    governor.record_response(credits_remaining=3_000, status=200, now=t0 + 1)
+    assert calls == ["GetObject", "PutObject", "PutObject"]
+    calls.clear()
+    assert governor.claim(t0 + 87).allowed
+    assert calls == ["PutObject"]
+    other = CreditGovernor(S3Lake(s3_lake.uri, endpoint_url=s3_lake.endpoint), "standard")
+    other.record_response(credits_remaining=2_000, status=200, now=t0 + 88)  # another ingester's balance update
+    calls.clear()
+    assert governor.claim(t0 + 174).allowed
+    assert calls == ["PutObject", "GetObject", "PutObject"]  # refused on the stale ETag, then read and redone
+    state = governor.state()
+    assert state is not None and state["remaining_reported"] == 2_000 and state["credits_used"] == 12
+    assert state["credits_used_since_report"] == 4 and state["last_poll_at"] == t0 + 174

@@ -192,7 +192,7 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
         names = archive.namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"flight_assets", "requests", "urllib3", "idna", "certifi", "charset_normalizer", "boto3",
-                   "botocore", "s3transfer", "jmespath", "dateutil", "six.py"}, top
+                   "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "isal", "msgspec"}, top
     # exactly the pinned versions of deploy/lambda_requirements.txt
     installed = {m.group(1).lower(): m.group(2) for name in names
                  if (m := re.fullmatch(r"([^/]+)-([^-/]+)\.dist-info/METADATA", name))}
@@ -207,7 +207,8 @@ def test_lambda_zip_holds_only_what_the_handler_imports(lambda_zip: Path) -> Non
         "opensky/snapshot", "opensky/secret", "ingestion/__init__", "ingestion/poll", "ingestion/spool",
         "lake/__init__", "lake/store", "lake/layout"])
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
-    # Built for the Lambda platform: compiled extensions (charset_normalizer's) are aarch64 ones.
+    # Built for the Lambda platform: compiled extensions (charset_normalizer's, isal's, msgspec's) are aarch64
+    # ones.
     extensions = [name for name in names if name.endswith(".so")]
     assert extensions and all("aarch64" in name for name in extensions), extensions
     size = lambda_zip.stat().st_size

@@ -171,6 +171,27 @@ def test_rows_of_any_known_length_land_as_they_came(fake: FakeOpenSky, lake: Lak
     assert gzip.decompress(lake.get(result.key)) == body  # type: ignore[arg-type]
 
 
+def test_a_malformed_row_lands_with_its_snapshot_and_is_quarantined_by_the_hourly_build(
+    fake: FakeOpenSky, lake: Lake
+) -> None:
+    """Landing checks the envelope, not each row: a state that is not an array of at least 13 fields no longer
+    throws the whole snapshot away; the hourly build quarantines that row (`malformed_row`) and keeps the others."""
+    from flight_assets.states.validation import build_validated_hour
+
+    good = ["3c6444", "DLH9LF  ", "Germany", 1756577880, 1756577881, 8.5, 50.0, 11000, False, 230.1, 91.0, 0,
+            None, 11200.5, "1000", False, 0]
+    body = json.dumps({"time": 1756577881, "states": [good, good[:12], "4b1817", {"icao24": "4b1818"}]}).encode()
+    fake.enqueue({"kind": "body", "body": body.decode()})
+    result = make_ingester(fake, lake).poll()
+    assert result.status == "landed" and result.states == 4, result.message
+    hour = build_validated_hour([(result.key, lake.get(result.key))])  # type: ignore[arg-type]
+    assert hour.validated["icao24"].to_pylist() == ["3c6444"]
+    quarantined = hour.quarantine.to_pylist()
+    assert [(q["row_index"], q["reason"]) for q in quarantined] == [(1, "malformed_row"), (2, "malformed_row"),
+                                                                     (3, "malformed_row")]
+    assert all(q["source_key"] == result.key and q["detail"] for q in quarantined)
+
+
 def test_states_null_is_an_empty_snapshot(fake: FakeOpenSky, lake: Lake) -> None:
     fake.enqueue({"kind": "body", "body": '{"time": 1756577900, "states": null}'})
     result = make_ingester(fake, lake).poll()

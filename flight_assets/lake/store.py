@@ -236,6 +236,9 @@ class S3Lake(Lake):
         self.prefix = prefix.strip("/")
         self._endpoint_url = endpoint_url
         self._client = client
+        # key -> (ETag, body) of the small JSON objects this lake last wrote with update_json: the next update of
+        # the same key tries a PUT conditional on that ETag first, without reading the object again.
+        self._written_json: dict[str, tuple[str, bytes]] = {}
 
     @property
     def client(self) -> Any:
@@ -374,6 +377,14 @@ class S3Lake(Lake):
     def update_json(self, key: str, update: Callable[[dict[str, Any] | None], dict[str, Any]]) -> dict[str, Any]:
         # Optimistic concurrency: PUT with If-Match on the ETag we read (If-None-Match when there was none);
         # a concurrent ingester that wrote in between makes S3 answer 412 and we redo the update on its state.
+        # What this lake wrote last stands in for the first read (the balance update right after a claim, a warm
+        # Lambda's next claim): a PUT on its ETag saves the GET, and S3 refuses it if anyone wrote since.
+        written = self._written_json.pop(key, None)
+        if written is not None:
+            etag, body = written
+            new = update(json.loads(body))
+            if self._put_json(key, new, {"IfMatch": etag}):
+                return new
         for _ in range(8):
             try:
                 etag, body = self._call(lambda c: _etag_and_body(
@@ -388,17 +399,23 @@ class S3Lake(Lake):
                     raise self._error("GET", key, exc) from exc
                 etag, current = None, None
             new = update(current)
-            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-            try:
-                data = json.dumps(new, sort_keys=True).encode()
-                self._call(lambda c, data=data, condition=condition: c.put_object(
-                    Bucket=self.bucket, Key=self._key(key), Body=data, **condition
-                ))
+            if self._put_json(key, new, {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}):
                 return new
-            except Exception as exc:
-                if _s3_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                    raise self._error("PUT", key, exc) from exc
         raise LakeError(f"s3://{self.bucket}/{self._key(key)} kept changing under 8 concurrent updates; try again")
+
+    def _put_json(self, key: str, new: dict[str, Any], condition: dict[str, str]) -> bool:
+        """PUT `new` at `key` on `condition`; False when S3 refused the condition (another writer, or no object)."""
+        data = json.dumps(new, sort_keys=True).encode()
+        try:
+            response = self._call(lambda c: c.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, **condition
+            ))
+        except Exception as exc:
+            if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "404", "NoSuchKey"):
+                return False
+            raise self._error("PUT", key, exc) from exc
+        self._written_json[key] = (response["ETag"], data)
+        return True
 
 
 # (connect, read) timeouts, largest first: a call inside a deadline gets the largest pair that fits in the time

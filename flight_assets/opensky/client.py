@@ -1,7 +1,7 @@
 """OpenSky REST client for `/states/all`: OAuth2 client credentials, time limits, retries, typed errors.
 
 Pure Python on `requests`; no Dagster import, so the Lambda handler uses it directly. The body is returned
-byte-exact (it is landed as is); it is only parsed to prove it is a complete response.
+byte-exact (it is landed as is); it is only checked (opensky/snapshot.py) to prove it is a complete response.
 """
 
 from __future__ import annotations

@@ -8,10 +8,12 @@ from the same fake-opensky with a plain `requests` session, gzipped the cheapest
 plain boto3 `put_object` into the same moto (a plain file write for the local lake) — no governor, no body check,
 no metadata, no retries. Before the polls, the gzip candidates (zlib and ISA-L levels) are timed on the same body,
 so the level the landing uses is shown beside its alternatives, and the body check beside the full parse it
-replaced. Also measures the Dagster poll job's per-run overhead. Target: ≤ 40 ms median end to end into S3 on
+replaced. Target: ≤ 40 ms median end to end into S3 on
 loopback.
 
-    .venv/bin/python bench/ingest.py [--runs 25] [--skip-dagster]
+    .venv/bin/python bench/ingest.py [--runs 25]
+
+A whole Dagster poll run is bench/poll_run.py's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO, ms, opensky_data_dir, start_fake_opensky, start_moto, summarize  # noqa: E402
+from bench.common import ms, opensky_data_dir, start_fake_opensky, start_moto, summarize  # noqa: E402
 from flight_assets_tests.hour_data import GLOBAL  # noqa: E402
 
 TARGET_S3_MS = 40.0
@@ -235,33 +236,9 @@ def report_lake(name: str, kept: dict[str, Any]) -> tuple[dict[str, float], floa
     return medians, floor, best
 
 
-def bench_dagster_job(runs: int, api_url: str) -> dict[str, float]:
-    """Per-run overhead of ingest_snapshot_job: a whole `dagster job execute` process, as each run is one."""
-    samples = []
-    home = tempfile.mkdtemp(prefix="bench-dagster-home-")
-    lake_root = tempfile.mkdtemp(prefix="bench-dagster-lake-")
-    try:
-        for run in range(runs):
-            env = {**os.environ, "DAGSTER_HOME": home, "OPENSKY_API_URL": api_url,
-                   "FLIGHT_LAKE": f"{lake_root}/{run}"}
-            started = time.perf_counter()
-            subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
-                            "flight_assets.poll_definitions", "-j", "ingest_snapshot_job"],
-                           env=env, check=True, capture_output=True, cwd=REPO)
-            samples.append(time.perf_counter() - started)
-            if not list(Path(f"{lake_root}/{run}/raw").rglob("*.json.gz")):
-                raise SystemExit("the Dagster job did not land a snapshot")
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
-        shutil.rmtree(lake_root, ignore_errors=True)
-    return summarize(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=25)
-    parser.add_argument("--dagster-runs", type=int, default=5)
-    parser.add_argument("--skip-dagster", action="store_true")
     args = parser.parse_args()
     data = opensky_data_dir() / GLOBAL
     body = data.read_bytes()
@@ -297,10 +274,6 @@ def main() -> None:
             print(f"target ≤ {TARGET_S3_MS:.0f} ms median into S3, {what}: ours {median_ms:.1f} ms — {verdict}")
         print(f"  the floor in the same runs: {s3_floor * 1000:.1f} ms (fetch + {floor_gzip} + one put); "
               f"seed: 4.2 s per execution")
-        if not args.skip_dagster:
-            job = bench_dagster_job(args.dagster_runs, api_url)
-            print(f"\nDagster ingest_snapshot_job, whole run process (`dagster job execute`): "
-                  f"median {job['median']:.2f} s, p95 {job['p95']:.2f} s (n={job['n']})")
     finally:
         fake.stop()
         moto.stop()

@@ -37,9 +37,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import REPO, opensky_data_dir, summarize  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+# bench.common (and through it boto3, requests and the test helpers, ~40 MB) is imported by the driver and the land
+# worker only: a measured worker's RSS holds what it measures and nothing of the harness.
 
 HOUR_START = 1_756_576_800  # 2025-08-30T18:00:00Z
 PARTITION = "2025-08-30-18:00"
@@ -64,9 +65,23 @@ def _mb(kib: float) -> float:
 # --------------------------------------------------------------------------------------------------------------
 # Workers: each prints one JSON line on stdout.
 
+# Installed for the peer only (the bench extra: pyopensky needs pandas, pandas needs numpy); the deployed image and
+# the Lambda have neither (deploy/constraints.txt). pyarrow imports numpy whenever it can and pandas on its first
+# conversion of a Python object, ~50 MB of RSS that a deployed build never carries.
+BENCH_ONLY_PACKAGES = ("numpy", "pandas")
+
+
+def hide_bench_only_packages() -> None:
+    """Make BENCH_ONLY_PACKAGES unimportable in this worker, as they are where the code is deployed."""
+    for name in BENCH_ONLY_PACKAGES:
+        if name in sys.modules:
+            raise SystemExit(f"{name} was imported before it could be hidden")
+        sys.modules[name] = None  # type: ignore[assignment]  # `import name` now raises ImportError
+
 
 def worker_land(lake_dir: str) -> dict[str, object]:
     """Build the hour from the recorded snapshot and land it through the ingestion code path."""
+    from bench.common import opensky_data_dir
     from flight_assets.ingestion.poll import land_snapshot
     from flight_assets.lake.store import LocalLake
     from flight_assets.opensky.snapshot import parse_snapshot
@@ -90,7 +105,7 @@ def worker_land(lake_dir: str) -> dict[str, object]:
 
 def worker_validated(lake_dir: str) -> dict[str, object]:
     rss_start = _rss_kib()
-    from flight_assets.lake.hourly_tables import read_raw_hour, replace_hour
+    from flight_assets.lake.hourly_tables import raw_hour_objects, replace_hour
     from flight_assets.lake.layout import QUARANTINE_STATES_PREFIX, VALIDATED_STATES_PREFIX
     from flight_assets.lake.store import LocalLake
     from flight_assets.states.validation import build_and_write_hour
@@ -98,9 +113,9 @@ def worker_validated(lake_dir: str) -> dict[str, object]:
     lake = LocalLake(lake_dir)
     rss_imports = _rss_kib()
     started = time.perf_counter()
-    raw = read_raw_hour(lake, PARTITION)
-    written = build_and_write_hour(raw)  # what the asset calls: the Parquet write overlaps the parse
-    del raw
+    # What the asset calls (states/build.py): the raw objects listed, then fetched while they are validated, the
+    # Parquet write overlapping the parse.
+    written = build_and_write_hour(raw_hour_objects(lake, PARTITION))
     result, validated_bytes, quarantine_bytes = written.result, written.validated_parquet, written.quarantine_parquet
     replace_hour(lake, VALIDATED_STATES_PREFIX, PARTITION, validated_bytes)
     replace_hour(lake, QUARANTINE_STATES_PREFIX, PARTITION, quarantine_bytes)
@@ -155,6 +170,110 @@ def worker_peer(lake_dir: str) -> dict[str, object]:
     seconds = time.perf_counter() - started - gunzip_s
     return {"seconds": seconds, "gunzip_s": gunzip_s, "rss_start": rss_start, "rss_imports": rss_imports,
             "rss_peak": _rss_kib(), "rows": len(frame), "parquet_bytes": sink.tell()}
+
+
+FLOOR_PARSERS = ("arrow-csv", "orjson")
+
+
+def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
+    """The floor: the same hour's rows gunzipped, parsed and encoded as the lake's Parquet, with no validation.
+
+    What any build of the hour must do at least, done the fastest way we know, in the same worker style as ours:
+    the snapshots read with read_raw_hour, gunzipped (ISA-L, as ours) and parsed in a pool of as many threads as
+    ours uses, the rows streamed in time order into one ParquetWriter with lake/parquet.py's settings and row
+    groups, the file put into the lake. The rows keep the API's order and values: no checks, no sort, no cleaning,
+    no flags, no quarantine. Columns: the 16 state fields typed as the validated table types them, plus
+    snapshot_time and source_key. Parsers:
+    - arrow-csv: a `{"time":T,"states":[[...],...]}` body becomes CSV by one byte translation (`[` -> newline,
+      `]` -> comma) and Arrow's CSV reader types the columns (the trick ours builds on; nothing proves the body
+      has the plain shape, so it is only right for bodies that do);
+    - orjson: orjson.loads, each field's values gathered with zip(*rows), pyarrow.array per column.
+    """
+    rss_start = _rss_kib()
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+    from isal import isal_zlib
+
+    from flight_assets.lake.hourly_tables import read_raw_hour
+    from flight_assets.lake.layout import parse_raw_key
+    from flight_assets.lake.parquet import PAGE_ROWS, parquet_options
+    from flight_assets.lake.store import LocalLake
+    from flight_assets.states.validation import VALIDATED_SCHEMA, _workers
+
+    loads = None
+    if parser == "orjson":
+        import orjson
+
+        loads = orjson.loads
+    ts = pa.timestamp("s", tz="UTC")
+    fields = ("icao24", "callsign", "origin_country", "time_position", "last_contact", "longitude", "latitude",
+              "baro_altitude", "on_ground", "velocity", "true_track", "vertical_rate", "sensors", "geo_altitude",
+              "squawk", "spi", "position_source")  # the API's 17 fields, in its order
+    schema = pa.schema([f for f in VALIDATED_SCHEMA if not f.name.startswith("flag_")])
+    kept = [f.name for f in schema if f.name not in ("snapshot_time", "source_key", "category")]
+    read_types = {f: (pa.int64() if schema.field(f).type in (ts, pa.int8()) else schema.field(f).type) for f in kept}
+    translate = pa.array([10 if b == 0x5B else 0x2C if b == 0x5D else b for b in range(256)], pa.uint8())
+    csv_parse = pcsv.ParseOptions(delimiter=",", quote_char='"', double_quote=False, escape_char=False)
+    csv_convert = pcsv.ConvertOptions(column_types=read_types, null_values=["null"], true_values=["true"],
+                                      false_values=["false"], strings_can_be_null=True, include_columns=kept)
+
+    lake = LocalLake(lake_dir)
+    rss_imports = _rss_kib()
+    started = time.perf_counter()
+    objects = read_raw_hour(lake, PARTITION)
+    keys = pa.array(sorted(key for key, _ in objects), pa.string())
+
+    def columns(body: bytes) -> tuple[int, dict[str, pa.Array]]:
+        if loads is not None:
+            doc = loads(body)
+            rows = doc["states"]
+            values = dict(zip(fields, zip(*rows, strict=True), strict=True))
+            return doc["time"], {f: pa.array(values[f], read_types[f]) for f in kept}
+        head = body.index(b"[[")
+        snapshot_time = int(body[body.index(b":") + 1 : body.index(b",")])
+        rows = pa.Array.from_buffers(pa.uint8(), len(body) - head - 2, [None, pa.py_buffer(body)], offset=head + 1)
+        csv = pc.take(translate, rows).buffers()[1]
+        read = pcsv.ReadOptions(column_names=[*fields, "_", "__"], use_threads=False, block_size=len(body))
+        table = pcsv.read_csv(pa.BufferReader(csv), read_options=read, parse_options=csv_parse,
+                              convert_options=csv_convert)
+        return snapshot_time, {f: table.column(f).combine_chunks() for f in kept}
+
+    def snapshot(item: tuple[int, tuple[str, bytes]]) -> pa.RecordBatch:
+        index, (_, compressed) = item
+        snapshot_time, cols = columns(isal_zlib.decompress(compressed, 31))
+        n = len(cols["icao24"])
+        cols |= {"snapshot_time": pa.repeat(pa.scalar(snapshot_time, pa.int64()), n),
+                 "source_key": pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(index, pa.int32()), n), keys),
+                 "category": pa.nulls(n, pa.int8())}
+        return pa.RecordBatch.from_arrays([cols[f.name].cast(f.type) for f in schema], schema=schema)
+
+    ordered = sorted(objects, key=lambda item: (parse_raw_key(item[0])[0], item[0]))  # type: ignore[index]
+    index_of = {key: i for i, key in enumerate(keys.to_pylist())}
+    sink = io.BytesIO()
+    rows = 0
+    with ThreadPoolExecutor(_workers()) as pool, \
+            pq.ParquetWriter(sink, schema, **parquet_options(schema)) as writer:  # type: ignore[arg-type]
+        pending: list[pa.RecordBatch] = []
+        for batch in pool.map(snapshot, [(index_of[key], (key, data)) for key, data in ordered]):
+            pending.append(batch)
+            rows += batch.num_rows
+            if sum(b.num_rows for b in pending) >= PAGE_ROWS:
+                table = pa.Table.from_batches(pending)
+                writer.write_table(table.slice(0, PAGE_ROWS), row_group_size=PAGE_ROWS)
+                pending = table.slice(PAGE_ROWS).to_batches()
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=PAGE_ROWS)
+    del objects, ordered
+    data = sink.getvalue()
+    lake.put(f"bench_floor/{parser}/part-0.parquet", data)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rss_start": rss_start, "rss_imports": rss_imports, "rss_peak": _rss_kib(),
+            "rows": rows, "parquet_bytes": len(data), "parser": parser}
 
 
 def worker_aggregates(lake_dir: str) -> dict[str, object]:
@@ -284,7 +403,7 @@ def worker_day_query(lake_dir: str, runs: int) -> dict[str, object]:
             "agree": by_country_day == by_country_count, "rows": sum(by_country_count.values())}
 
 
-WORKERS = {"land": worker_land, "validated": worker_validated, "peer": worker_peer,
+WORKERS = {"land": worker_land, "validated": worker_validated, "peer": worker_peer, "floor": worker_floor,
            "aggregates": worker_aggregates, "day-setup": worker_day_setup}
 
 
@@ -318,6 +437,12 @@ def spread_s(s: dict[str, float]) -> str:
     return f"(p95 {s['p95']:.3f} / min {s['min']:.3f} s, n={s['n']})"
 
 
+def summarize(samples: list[float]) -> dict[str, float]:
+    from bench.common import summarize as common_summarize  # the driver's import (see the top)
+
+    return common_summarize(samples)
+
+
 def figure_s(name: str, samples: list[float], target: float | None) -> float:
     s = summarize(samples)
     verdict = "info" if target is None else ("meets" if s["median"] <= target else "MISSES")
@@ -338,14 +463,24 @@ def main() -> None:
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--worker", choices=[*WORKERS, "day-query"], help=argparse.SUPPRESS)
     parser.add_argument("--lake", help=argparse.SUPPRESS)
+    parser.add_argument("--parser", choices=FLOOR_PARSERS, default="arrow-csv", help=argparse.SUPPRESS)
+    parser.add_argument("--deployed-env", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        result = (worker_day_query(args.lake, args.runs) if args.worker == "day-query"
-                  else WORKERS[args.worker](args.lake))
+        if args.deployed_env:
+            hide_bench_only_packages()
+        if args.worker == "day-query":
+            result = worker_day_query(args.lake, args.runs)
+        elif args.worker == "floor":
+            result = worker_floor(args.lake, args.parser)
+        else:
+            result = WORKERS[args.worker](args.lake)
         print(json.dumps(result))
         return
     if args.runs < 1:
         parser.error("--runs must be >= 1")
+
+    from bench.common import opensky_data_dir
 
     opensky_data_dir()  # fail early with a clear message
     print(f"flight_assets hourly benchmark — {cpu_model()}, {os.cpu_count()} cores, Python "

@@ -1,24 +1,32 @@
-"""Benchmark (not a test): one UTC hour through the hourly assets, next to pyopensky's own parsing of the same data.
+"""Benchmark (not a test): one UTC hour through the hourly assets, next to a floor and pyopensky's own parsing.
 
 Builds 2025-08-30 18:00 UTC from the real 10,578-state global snapshot: 120 snapshots at 1756576800 + 30*i + 3,
 each re-timed and moved by dead reckoning (flight_assets_tests.hour_data.retimed_body), serialised compactly and
 landed into a temporary local lake through `land_snapshot`, the ingestion code path. Then, every figure measured in
-this one run, medians of --runs repetitions:
+this one run, medians of --runs repetitions, the sides interleaved within each repetition:
 
-- validated_states: read_raw_hour + build_and_write_hour (both tables' Parquet) + replace_hour (both), as
-  the asset does. Target <= 1.5 s and peak RSS <= 500 MB.
+- validated_states (ours): the raw objects listed and fetched while build_and_write_hour validates them (both
+  tables' Parquet) + replace_hour (both), as the asset does (states/build.py). Targets: <= 1.5 s, peak RSS
+  <= 400 MB, <= 1.5x the floor, >= 5x faster than the peer.
+- the floor: the same rows gunzipped, parsed and encoded with lake/parquet.py's settings, no validation, with
+  ours' machinery for the shared work (worker_floor says how); the fastest parse we know (the CSV translation),
+  and orjson beside it for reference. Ours is judged against the fastest.
 - the peer: pyopensky 2.18 `REST.states()` building its DataFrame from each of the same 120 bodies (its `get`
-  replaced by `json.loads` of the next body), `pandas.concat`, `to_parquet` (pyarrow, default compression); no
-  validation. Target: ours >= 3x faster (stretch 5x).
+  replaced by `json.loads` of the next body, gunzipped with zlib and timed apart), `pandas.concat`,
+  `to_parquet` (pyarrow, default compression); no validation.
 - country_aggregates: read_hour + aggregate_country_hour (in-memory DuckDB) + write_parquet + replace_hour.
   Target <= 0.5 s.
 - one day of DuckDB over 24 landed hours: `query.connect` + STATES_BY_COUNTRY_FOR_A_DAY, and the same per-country
   count over ~30 M validated rows. Target <= 2 s.
 - compression: raw JSON bytes of the hour / validated Parquet bytes. Target >= 8x.
 
-Every measured repetition runs in a fresh process (`--worker NAME`) whose peak RSS is its own ru_maxrss. Linux
-carries a parent's peak RSS into a child's ru_maxrss across fork/vfork + exec, so this driver imports nothing
-heavy and holds no data: every step, the hour's building included, runs in a worker.
+Every measured repetition runs in a fresh process (`--worker NAME`) whose peak RSS is its own ru_maxrss and whose
+CPU seconds (all threads) are printed beside its time: on a shared machine they show how much of a time was
+waiting. Linux carries a parent's peak RSS into a child's ru_maxrss across fork/vfork + exec, so this driver imports
+nothing heavy and holds no data, and the workers do not import the harness (bench.common brings boto3): every
+step, the hour's building included, runs in a worker. Ours and the floor run as deployed, with numpy and pandas
+unimportable (only the peer needs them; pyarrow would load them, ~50 MB); one more run of ours per repetition with
+them importable is printed for reference.
 
     .venv/bin/python bench/hourly.py [--runs 5] [--skip-peer]
 """

@@ -1,12 +1,17 @@
 """The `validated_states` engine: one UTC hour of raw snapshots → typed, cleaned rows + a quarantine of rejects.
 
-Pure domain logic (no Dagster): `build_validated_hour(snapshots)` takes `(raw key, gzip body)` pairs of one hour
-and returns an `HourResult` (validated table, quarantine table, stats); `build_and_write_hour` also encodes both
-tables as the lake's Parquet (lake/parquet.py) while it works.
+Pure domain logic (no Dagster): `build_validated_hour(snapshots)` takes `(raw key, gzip body)` pairs of one hour,
+or `KeyedSnapshots` (lake.hourly_tables.RawObjects: keys up front, bodies fetched as they are needed), and returns
+an `HourResult` (validated table, quarantine table, stats); `build_and_write_hour` also encodes both tables as the
+lake's Parquet (lake/parquet.py) while it works.
 
-How it is fast (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on 2 cores):
-- snapshots are processed in a thread pool; every heavy step releases the GIL (gunzip through ISA-L when the
-  `isal` package is installed, else zlib; sha256; Arrow kernels; Arrow's CSV reader);
+How it is fast and small (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on 2 cores):
+- snapshots are fetched, gunzipped, parsed and validated in a thread pool, a bounded window of them ahead of the
+  consumer, in time order; every heavy step releases the GIL (gunzip through ISA-L when the `isal` package is
+  installed, else zlib; Arrow kernels; Arrow's CSV reader); the validated rows go to the Parquet writer in row
+  groups that a thread of its own encodes while later snapshots are parsed;
+- memory: the rows kept for the hour and each snapshot's short-lived scratch come from different allocators
+  (`_KEEP`, `_SCRATCH`), so the kept rows never pin pages full of freed scratch;
 - the fast parser never builds Python objects per row. An API body `{"time":T,"states":[[...],[...]]}` becomes
   CSV by a byte translation (`[` → newline, `]` → comma, one `pyarrow.compute.take` over a 256-entry table), and
   Arrow's CSV reader types the columns directly. The translation is only trusted when counts prove the body
@@ -17,7 +22,8 @@ How it is fast (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on
   array or a mixed row length, sends that one snapshot to the exact (slow, per-row Python) parser, which
   produces the same typed columns plus per-row type verdicts;
 - every rule is a vectorised Arrow predicate evaluated once per snapshot; per-row Python only runs for the rare
-  quarantined rows (to write their reason detail and raw JSON).
+  quarantined rows (to write their reason detail and raw JSON). icao24 values that are all 6 lower-case hex
+  digits (the API's form) are proved so on their bytes, so bad_icao24's regex and the lower-casing are skipped.
 The fast parser takes the API's compact layout and Python's `json.dumps` default layout (", " and ": "
 separators, as in the recorded global snapshot); anything else is read exactly, only slower.
 
@@ -46,8 +52,9 @@ or all-blank → null; icao24 lower-cased; JSON integers accepted for float fiel
 [0, 360); squawk kept as a string; fields missing from 13-field (pre-2017) rows are null; the 18th field is
 category (absent → null); fields beyond the 18th and `sensors` are ignored.
 
-Snapshot-level behaviour: exact duplicate snapshots (same sha256 of the decompressed body) are skipped and
-counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare
+Snapshot-level behaviour: exact duplicate snapshots (byte-identical decompressed bodies: length and CRC-32
+first, then the bytes compared; identical bodies carry the same `time`, so only snapshots of one `time` are
+compared) are skipped and counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare
 array of rows (no `{"time", "states"}` wrapper) is dated by its newest integer last_contact, as
 `flight-assets land` does. `states: null` is an empty snapshot.
 Object-level quarantine: a raw object that cannot be read (not gzip, corrupt or truncated gzip, not JSON, not
@@ -223,6 +230,8 @@ def _fired(mask: pa.Array) -> pa.Array:
 
 def _outside(values: pa.Array, low: float, high: float) -> pa.Array:
     """True where a non-null value is outside [low, high] (NaN counts as outside)."""
+    if values.null_count == len(values):  # category in rows without it: all False, one kernel instead of five
+        return pc.is_valid(values)
     return _fired(pc.invert(pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))))
 
 
@@ -725,16 +734,16 @@ def _validate(parsed: _Parsed, key: str, digest: Digest, compressed: bytes) -> _
     else:
         candidates = pc.indices_nonzero(pc.equal(reason, 0))
         order = pc.take(candidates, pc.sort_indices(pc.take(icao, candidates)))
+    valid = _clean(cols, icao, order)
     duplicates: list[int] = []
     if len(order) > 1:
-        ordered = pc.take(icao, order)
+        ordered = valid["icao24"]
         repeat = pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
         if repeat.true_count:
             keep = pa.concat_arrays([pa.array([True]), pc.invert(repeat)])
             duplicates = pc.filter(order, pc.invert(keep)).to_pylist()
             order = pc.filter(order, keep)
-
-    valid = _clean(cols, icao, order)
+            valid = {name: pc.filter(values, keep, memory_pool=_KEEP) for name, values in valid.items()}
     flagged = {}
     for rule in SOFT_RULES:
         assert rule.check is not None

@@ -95,11 +95,12 @@ except ImportError:  # pragma: no cover - exercised only where isal is absent
 _crc32 = _inflate.crc32  # ISA-L's runs at ~20 GB/s: a body's fingerprint costs nothing next to its parse
 
 
-# Memory. An hour's build allocates ~5x its rows in scratch (CSV buffers, masks, intermediates), freed within
-# milliseconds, next to the rows it keeps for the whole build. In one pool, the kept rows pin pages of the default
-# allocator's (mimalloc's) thread heaps, which then hold ~100 MB of freed scratch at the end of a global hour.
-# So the kept rows go to _KEEP (the system allocator, packed densely since they are never freed during the
-# build) and everything else to _SCRATCH (jemalloc, which hands freed memory back): ~60 MB less peak RSS.
+# Memory. An hour's build allocates several times its rows in scratch (CSV buffers, masks, intermediates), freed
+# within milliseconds, next to the rows it keeps for the whole build. In one pool, the kept rows pin pages of the
+# default allocator's (mimalloc's) thread heaps: at the end of the benchmark hour they held ~100 MB of freed
+# scratch beside 157 MB of rows. So the kept rows go to _KEEP (the system allocator; never freed during the build,
+# they pack densely) and everything else to _SCRATCH (jemalloc, which reuses and returns freed memory): the
+# benchmark hour's peak RSS is ~40 MB lower (bench/hourly.py).
 def _scratch_pool() -> pa.MemoryPool:
     try:
         return pa.jemalloc_memory_pool()
@@ -1156,5 +1157,5 @@ def _build(source: _Source, workers: int | None, writer: pq.ParquetWriter | None
 
 
 def _release_unused() -> None:
-    for pool in {id(p): p for p in (pa.default_memory_pool(), _SCRATCH)}.values():
+    for pool in {id(p): p for p in (pa.default_memory_pool(), _SCRATCH, _KEEP)}.values():
         pool.release_unused()

@@ -282,7 +282,7 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
 
     sink = io.BytesIO()
     rows = 0
-    window = 12  # as ours: a few snapshots per thread ahead of the consumer
+    window = 8  # as ours (validation._WINDOW): a few snapshots per thread ahead of the consumer
     with ThreadPoolExecutor(_workers()) as parsers, ThreadPoolExecutor(1) as encoder, \
             pq.ParquetWriter(sink, schema, memory_pool=pool, **parquet_options(schema)) as writer:  # type: ignore[arg-type]
         encoding: Future[None] | None = None

@@ -78,7 +78,7 @@ class RawObjects:
     lake: Lake
     keys: tuple[str, ...]
     threads: int = 8
-    window: int = 16
+    window: int = 8
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -927,7 +927,7 @@ def _windowed_map(pool: Executor, fn: Callable[[_T], _R], items: Iterable[_T], w
 
 # Snapshots in flight beyond the consumer (which only assembles batches; row groups are encoded in a thread of
 # their own): a few per worker keep the pool busy, and the hour's gzip bodies are read as they are needed.
-_WINDOW = 12
+_WINDOW = 8
 
 
 def _processed_in_time_order(source: _Source, n_workers: int, sizes: list[int]

@@ -284,7 +284,7 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
     rows = 0
     window = 8  # as ours (validation._WINDOW): a few snapshots per thread ahead of the consumer
     with ThreadPoolExecutor(_workers()) as parsers, ThreadPoolExecutor(1) as encoder, \
-            pq.ParquetWriter(sink, schema, memory_pool=pool, **parquet_options(schema)) as writer:  # type: ignore[arg-type]
+            pq.ParquetWriter(sink, schema, memory_pool=pool, **parquet_options(schema)) as writer:
         encoding: Future[None] | None = None
 
         def encode(batches: list[pa.RecordBatch]) -> None:

@@ -885,7 +885,8 @@ def build_and_write_hour(snapshots: Snapshots, *, workers: int | None = None,
     snapshots are still being parsed: Parquet encoding (~0.35 s of one core for a global hour, GIL released)
     overlaps the parallel parse instead of following it."""
     sink = io.BytesIO()
-    with pq.ParquetWriter(sink, VALIDATED_SCHEMA, memory_pool=_SCRATCH, **parquet_options(VALIDATED_SCHEMA)) as writer:
+    options = parquet_options(VALIDATED_SCHEMA)
+    with pq.ParquetWriter(sink, VALIDATED_SCHEMA, memory_pool=_SCRATCH, **options) as writer:
         result = _build(_Source.of(snapshots), workers, writer, hour_start)
     return WrittenHour(result, sink.getvalue(), write_parquet(result.quarantine))
 

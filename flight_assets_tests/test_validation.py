@@ -9,13 +9,17 @@ import random
 import re
 import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+import flight_assets.states.validation as validation
+from flight_assets.lake.hourly_tables import RawObjects
 from flight_assets.lake.parquet import write_parquet
+from flight_assets.lake.store import LocalLake
 from flight_assets.states.validation import (
     HARD_RULES,
     MAX_GROUND_ALTITUDE_M,
@@ -680,3 +684,62 @@ def test_build_and_write_hour_overlaps_but_writes_the_same_bytes() -> None:
     again = build_and_write_hour(list(reversed(items)), workers=1)
     assert again.validated_parquet == written.validated_parquet
     assert written.result.stats.duplicate_snapshots == 1 and written.result.validated.num_rows == 6 * 3000
+
+
+def test_raw_objects_fetched_while_built_give_the_same_bytes(tmp_path: Path) -> None:
+    """RawObjects (what the asset passes: keys up front, bodies fetched as the build consumes them, a bounded
+    window ahead) builds the same hour, byte for byte, as the (key, gzip) pairs read beforehand."""
+    lake = LocalLake(str(tmp_path))
+    items = _hour()
+    items.append((key(T0 + 30, tag="y"), items[1][1]))  # an exact duplicate body under a later key
+    for k, data in reversed(items):
+        lake.put(k, data)
+    fetched: list[str] = []
+    ahead = 0
+
+    class Counting(LocalLake):
+        def get(self, k: str) -> bytes:
+            fetched.append(k)
+            return super().get(k)
+
+    raw = RawObjects(Counting(str(tmp_path)), tuple(k for k, _ in reversed(items)), threads=2, window=2)
+    consumed = 0
+    for k, data in raw.fetch(sorted(raw.keys)):  # in the order asked, never more than `window` ahead
+        consumed += 1
+        ahead = max(ahead, len(fetched) - consumed)
+        assert data == lake.get(k)
+    assert consumed == len(items) and ahead <= 2
+    from_lake = build_and_write_hour(raw, workers=2)
+    from_pairs = build_and_write_hour(items, workers=1)
+    assert from_lake.validated_parquet == from_pairs.validated_parquet
+    assert from_lake.quarantine_parquet == from_pairs.quarantine_parquet
+    assert from_lake.result.stats == from_pairs.result.stats
+    assert from_lake.result.stats.duplicate_snapshots == 1
+    assert from_lake.result.stats.bytes_in == sum(len(d) for _, d in items)
+
+
+def test_same_length_and_crc_is_not_enough_to_skip_a_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact duplicates are proved on the bytes: two different bodies of one `time` whose length and CRC-32 agree
+    (every CRC made equal here) are both kept; a byte-identical one is still skipped."""
+    monkeypatch.setattr(validation, "_crc32", lambda data: 0)
+    a = body([row(icao24="aaaaaa")])
+    b = body([row(icao24="bbbbbb")])
+    assert len(a) == len(b)
+    result = build_validated_hour([(key(tag="a"), gz(a)), (key(tag="b"), gz(b)), (key(tag="c"), gz(a))])
+    check_accounting(result)
+    assert result.validated["icao24"].to_pylist() == ["aaaaaa", "bbbbbb"]
+    assert result.stats.duplicate_snapshots == 1
+    assert set(result.validated["source_key"].to_pylist()) == {key(tag="a"), key(tag="b")}
+
+
+@pytest.mark.parametrize("icao24", ["3C6444", "3c644", "3c64445", "3c644g", "3c644\u00e9"])
+def test_icao24_not_in_the_api_form_next_to_plain_ones(icao24: str) -> None:
+    """The byte check for 6 lower-case hex digits only skips work: a snapshot where one icao24 is upper-case,
+    short, long, not hex or not ASCII is lower-cased and checked by the rule as before."""
+    result = run(body([row(icao24="000001"), row(icao24=icao24)]))
+    check_accounting(result)
+    if icao24 == "3C6444":
+        assert result.validated["icao24"].to_pylist() == ["000001", "3c6444"]
+    else:
+        detail = only_quarantined_reason(result, "bad_icao24")["detail"]
+        assert detail == f"icao24={json.dumps(icao24, ensure_ascii=False)}"

@@ -51,11 +51,11 @@ def _with_partitions(table: pa.Table, hour_start: datetime) -> pa.Table:
 
 def _validate_raw(lake: Any, keys: list[str], hour_folder: str) -> pa.Table:
     """The validated rows of raw objects of one hour, by the engine that builds validated_states."""
-    from flight_assets.lake.hourly_tables import read_raw_objects
+    from flight_assets.lake.hourly_tables import RawObjects
     from flight_assets.states.validation import build_validated_hour
 
     hour_start = partition_start(_partition_key(hour_folder))
-    result = build_validated_hour(read_raw_objects(lake, keys), hour_start=int(hour_start.timestamp()))
+    result = build_validated_hour(RawObjects(lake, tuple(keys)), hour_start=int(hour_start.timestamp()))
     return _with_partitions(result.validated, hour_start)
 
 

@@ -8,7 +8,10 @@ they are even the same bytes). No Dagster import.
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,7 +58,55 @@ def read_raw_objects(lake: Lake, keys: list[str], threads: int = 8) -> list[tupl
         return list(zip(keys, pool.map(lake.get, keys), strict=True))
 
 
+def raw_hour_keys(lake: Lake, partition_key: str) -> list[str]:
+    """The keys of the hour's raw snapshot objects, in key order."""
+    return [obj.key for obj in lake.list(raw_hour_prefix(partition_key) + "/") if parse_raw_key(obj.key)]
+
+
 def read_raw_hour(lake: Lake, partition_key: str, threads: int = 8) -> list[tuple[str, bytes]]:
     """Every raw snapshot object of the hour as (key, gzip bytes), in key order."""
-    keys = [obj.key for obj in lake.list(raw_hour_prefix(partition_key) + "/") if parse_raw_key(obj.key)]
-    return read_raw_objects(lake, keys, threads)
+    return read_raw_objects(lake, raw_hour_keys(lake, partition_key), threads)
+
+
+@dataclass(frozen=True)
+class RawObjects:
+    """Raw objects named up front and fetched while they are consumed, so a build holds a bounded window of them
+    rather than the whole hour (a global hour is ~50 MB of gzip). `fetch(keys)` yields (key, gzip bytes) in the
+    order asked, `threads` GETs at a time (S3 latency dominates) and at most `window` objects ahead of the
+    consumer; iterating fetches every key in `keys` order. Each pass reads the lake again."""
+
+    lake: Lake
+    keys: tuple[str, ...]
+    threads: int = 8
+    window: int = 8
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        return self.fetch(self.keys)
+
+    def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        if len(keys) <= 1:
+            yield from ((key, self.lake.get(key)) for key in keys)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(keys))) as pool:
+            ahead: deque[tuple[str, Future[bytes]]] = deque()
+            upcoming = iter(keys)
+            try:
+                for key in upcoming:
+                    ahead.append((key, pool.submit(self.lake.get, key)))
+                    if len(ahead) >= self.window:
+                        done, data = ahead.popleft()
+                        yield done, data.result()
+                while ahead:
+                    done, data = ahead.popleft()
+                    yield done, data.result()
+            finally:  # a consumer that stops early (an error) leaves nothing running
+                for _, data in ahead:
+                    data.cancel()
+
+
+def raw_hour_objects(lake: Lake, partition_key: str) -> RawObjects:
+    """The hour's raw snapshot objects, listed now, fetched as a build consumes them."""
+    return RawObjects(lake, tuple(raw_hour_keys(lake, partition_key)))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from flight_assets.lake.hourly_tables import read_hour, read_raw_objects, replace_hour
+from flight_assets.lake.hourly_tables import RawObjects, read_hour, replace_hour
 from flight_assets.lake.layout import (
     COUNTRY_AGGREGATES_PREFIX,
     QUARANTINE_STATES_PREFIX,
@@ -97,7 +97,7 @@ def build_validated(lake: Lake, partition_key: str, *,
                 f"in {lake.uri}): the hour is left missing. Land snapshots for it (ingestion, `flight-assets "
                 "land` or `flight-assets repair`) and build it again."
             )
-        written = build_and_write_hour(read_raw_objects(lake, [key for key, _ in inputs.objects]),
+        written = build_and_write_hour(RawObjects(lake, tuple(key for key, _ in inputs.objects)),
                                        hour_start=hour_start)
         if before_publish is not None:
             before_publish(inputs)

@@ -1,12 +1,17 @@
 """The `validated_states` engine: one UTC hour of raw snapshots → typed, cleaned rows + a quarantine of rejects.
 
-Pure domain logic (no Dagster): `build_validated_hour(snapshots)` takes `(raw key, gzip body)` pairs of one hour
-and returns an `HourResult` (validated table, quarantine table, stats); `build_and_write_hour` also encodes both
-tables as the lake's Parquet (lake/parquet.py) while it works.
+Pure domain logic (no Dagster): `build_validated_hour(snapshots)` takes `(raw key, gzip body)` pairs of one hour,
+or `KeyedSnapshots` (lake.hourly_tables.RawObjects: keys up front, bodies fetched as they are needed), and returns
+an `HourResult` (validated table, quarantine table, stats); `build_and_write_hour` also encodes both tables as the
+lake's Parquet (lake/parquet.py) while it works.
 
-How it is fast (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on 2 cores):
-- snapshots are processed in a thread pool; every heavy step releases the GIL (gunzip through ISA-L when the
-  `isal` package is installed, else zlib; sha256; Arrow kernels; Arrow's CSV reader);
+How it is fast and small (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on 2 cores):
+- snapshots are fetched, gunzipped, parsed and validated in a thread pool, a bounded window of them ahead of the
+  consumer, in time order; every heavy step releases the GIL (gunzip through ISA-L when the `isal` package is
+  installed, else zlib; Arrow kernels; Arrow's CSV reader); the validated rows go to the Parquet writer in row
+  groups that a thread of its own encodes while later snapshots are parsed;
+- memory: the rows kept for the hour and each snapshot's short-lived scratch come from different allocators
+  (`_KEEP`, `_SCRATCH`), so the kept rows never pin pages full of freed scratch;
 - the fast parser never builds Python objects per row. An API body `{"time":T,"states":[[...],[...]]}` becomes
   CSV by a byte translation (`[` → newline, `]` → comma, one `pyarrow.compute.take` over a 256-entry table), and
   Arrow's CSV reader types the columns directly. The translation is only trusted when counts prove the body
@@ -17,7 +22,8 @@ How it is fast (one hour = 120 snapshots x ~10.6 k rows, ~170-190 MB of JSON, on
   array or a mixed row length, sends that one snapshot to the exact (slow, per-row Python) parser, which
   produces the same typed columns plus per-row type verdicts;
 - every rule is a vectorised Arrow predicate evaluated once per snapshot; per-row Python only runs for the rare
-  quarantined rows (to write their reason detail and raw JSON).
+  quarantined rows (to write their reason detail and raw JSON). icao24 values that are all 6 lower-case hex
+  digits (the API's form) are proved so on their bytes, so bad_icao24's regex and the lower-casing are skipped.
 The fast parser takes the API's compact layout and Python's `json.dumps` default layout (", " and ": "
 separators, as in the recorded global snapshot); anything else is read exactly, only slower.
 
@@ -46,8 +52,9 @@ or all-blank → null; icao24 lower-cased; JSON integers accepted for float fiel
 [0, 360); squawk kept as a string; fields missing from 13-field (pre-2017) rows are null; the 18th field is
 category (absent → null); fields beyond the 18th and `sensors` are ignored.
 
-Snapshot-level behaviour: exact duplicate snapshots (same sha256 of the decompressed body) are skipped and
-counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare
+Snapshot-level behaviour: exact duplicate snapshots (byte-identical decompressed bodies: length and CRC-32
+first, then the bytes compared; identical bodies carry the same `time`, so only snapshots of one `time` are
+compared) are skipped and counted, the one with the smallest key is kept; rows of skipped copies are not counted in rows_total. A bare
 array of rows (no `{"time", "states"}` wrapper) is dated by its newest integer last_contact, as
 `flight-assets land` does. `states: null` is an empty snapshot.
 Object-level quarantine: a raw object that cannot be read (not gzip, corrupt or truncated gzip, not JSON, not
@@ -59,19 +66,21 @@ itself stays in raw/ for inspection); `HourStats.objects_quarantined` counts the
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import io
 import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as _compute
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
@@ -83,6 +92,39 @@ try:  # ISA-L inflate is ~2x zlib's; optional, identical output.
     from isal import isal_zlib as _inflate
 except ImportError:  # pragma: no cover - exercised only where isal is absent
     _inflate = zlib  # type: ignore[assignment]
+_crc32 = _inflate.crc32  # ISA-L's runs at ~20 GB/s: a body's fingerprint costs nothing next to its parse
+
+
+# Memory. An hour's build allocates several times its rows in scratch (CSV buffers, masks, intermediates), freed
+# within milliseconds, next to the rows it keeps for the whole build. In one pool, the kept rows pin pages of the
+# default allocator's (mimalloc's) thread heaps: at the end of the benchmark hour they held ~100 MB of freed
+# scratch beside 157 MB of rows. So the kept rows go to _KEEP (the system allocator; never freed during the build,
+# they pack densely) and everything else to _SCRATCH (jemalloc, which reuses and returns freed memory): the
+# benchmark hour's peak RSS is ~40 MB lower (bench/hourly.py).
+def _scratch_pool() -> pa.MemoryPool:
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # pragma: no cover - a pyarrow built without jemalloc
+        return pa.system_memory_pool()
+
+
+_KEEP = pa.system_memory_pool()
+_SCRATCH = _scratch_pool()
+
+
+class _PooledCompute:
+    """pyarrow.compute whose functions allocate from `pool` unless a call names its own memory_pool."""
+
+    def __init__(self, pool: pa.MemoryPool) -> None:
+        self._pool = pool
+
+    def __getattr__(self, name: str) -> Callable[..., pa.Array]:
+        bound = functools.partial(getattr(_compute, name), memory_pool=self._pool)
+        setattr(self, name, bound)  # looked up once
+        return bound
+
+
+pc = _PooledCompute(_SCRATCH)  # every `pc.` call below allocates scratch
 
 __all__ = [
     "FIELDS",
@@ -100,6 +142,7 @@ __all__ = [
     "OBJECT_REASONS",
     "HourResult",
     "HourStats",
+    "KeyedSnapshots",
     "Rule",
     "SnapshotError",
     "build_and_write_hour",
@@ -183,15 +226,32 @@ class Rule:
 
 
 def _fired(mask: pa.Array) -> pa.Array:
-    return pc.fill_null(mask, False)
+    return pc.coalesce(mask, False)  # fill_null, which takes no memory_pool
 
 
 def _outside(values: pa.Array, low: float, high: float) -> pa.Array:
     """True where a non-null value is outside [low, high] (NaN counts as outside)."""
+    if values.null_count == len(values):  # category in rows without it: all False, one kernel instead of five
+        return pc.is_valid(values)
     return _fired(pc.invert(pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))))
 
 
 _ICAO24 = r"^[0-9a-fA-F]{6}$"
+_LOWER_HEX = pa.array([int(b in b"0123456789abcdef") for b in range(256)], pa.uint8())
+
+
+def _lower_hex6(icao24: pa.Array) -> bool:
+    """Every icao24 is 6 lower-case hex digits (what the API sends): bad_icao24 cannot fire and there is nothing to
+    lower-case. Checked on the string bytes with four cheap kernels instead of a regex and a lower-casing."""
+    if icao24.null_count or not len(icao24):
+        return False
+    lengths = pc.min_max(pc.binary_length(icao24)).as_py()
+    if lengths != {"min": 6, "max": 6}:
+        return False
+    _, offsets, data = icao24.buffers()
+    start = pa.Array.from_buffers(pa.int32(), 1, [None, offsets], offset=icao24.offset)[0].as_py()
+    chars = pa.Array.from_buffers(pa.uint8(), 6 * len(icao24), [None, data], offset=start)
+    return pc.min(pc.take(_LOWER_HEX, chars)).as_py() == 1
 
 
 def _bad_icao24(c: Columns) -> pa.Array:
@@ -473,18 +533,18 @@ def _parse_fast(body: bytes) -> _Parsed | None:
     read = pcsv.ReadOptions(column_names=names, use_threads=False, block_size=max(1 << 20, stop - start + 1))
     try:
         table = pcsv.read_csv(
-            pa.BufferReader(csv_bytes), read_options=read, parse_options=_CSV_PARSE, convert_options=convert
+            pa.BufferReader(csv_bytes), read_options=read, parse_options=_CSV_PARSE, convert_options=convert,
+            memory_pool=_SCRATCH,
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     n = table.num_rows
     if _count(rows_u8, 0x5B) != n or _count(rows_u8, 0x5D) != n + 1:
         return None  # a bracket inside a string or a non-null sensors array
-    body_u8 = _u8(buf, 0, len(body))
-    if _count(body_u8, 0x5C):
+    if body.find(b"\\") != -1:  # memchr: free next to a count
         return None  # escapes: let the JSON decoder read them
     quotes = 4 + 2 * sum(n - table.column(f).null_count for f in _STRING_FIELDS if f in present)
-    if _count(body_u8, 0x22) != quotes:
+    if _count(_u8(buf, 0, len(body)), 0x22) != quotes:
         return None  # a quoted non-string or an unquoted string somewhere
     if spaced and separators != n * width:
         return None  # ", " inside a string value was collapsed
@@ -582,17 +642,20 @@ def _parse_slow(key: str, body: bytes) -> _Parsed:
 # Per-snapshot validation (runs in worker threads; Arrow kernels release the GIL)
 
 
+Digest = tuple[int, int]  # (length, CRC-32) of a decompressed body: equal for byte-identical bodies
+
+
 @dataclass
 class _SnapshotOut:
     key: str
-    digest: bytes
+    digest: Digest
     time: int
     rows: int
     valid: pa.RecordBatch  # validated columns except snapshot_time/source_key, plus "__row", sorted by icao24
     quarantine: list[tuple[int, str, str, str]]  # (row_index, reason, detail, raw_row)
     flagged: dict[str, int]
     slow: bool
-    compressed: bytes  # kept only to re-read rows for a cross-snapshot duplicate (rare); not copied
+    compressed: bytes  # kept until its `time` group is resolved (exact-duplicate proof, same-time states); not copied
 
 
 def _valid_schema() -> pa.Schema:
@@ -626,32 +689,36 @@ def _blank_to_null(values: pa.Array) -> pa.Array:
     return pc.if_else(blank, pa.scalar(None, pa.string()), values)
 
 
+_CLEANED = [f for f in _VALID_SCHEMA if not f.name.startswith("flag_") and f.name != "__row"]
+
+
 def _clean(cols: Columns, icao24: pa.Array, order: pa.Array) -> dict[str, pa.Array]:
-    """Validated columns of the rows `order` points at, cleaned and typed (`icao24` is already lower-cased)."""
-    out: dict[str, pa.Array] = {}
-    for name, typ in zip(_VALID_SCHEMA.names, _VALID_SCHEMA.types, strict=True):
-        if name.startswith("flag_") or name == "__row":
-            continue
-        values = pc.take(icao24 if name == "icao24" else cols[name], order)
-        if name == "callsign":
+    """Validated columns of the rows `order` points at, cleaned and typed (`icao24` is already lower-cased).
+    The columns are the hour's table: allocated from _KEEP, apart from the snapshot's scratch."""
+    arrays = []
+    for f in _CLEANED:
+        values = icao24 if f.name == "icao24" else cols[f.name]
+        if f.name == "callsign":
             values = _blank_to_null(pc.utf8_rtrim_whitespace(values))
-        elif name == "origin_country":
+        elif f.name == "origin_country":
             values = _blank_to_null(values)
-        elif name == "true_track":
+        elif f.name == "true_track":
             values = _normalise_track(values)
-        if values.type != typ:
-            values = pc.cast(values, typ)
-        out[name] = values
-    return out
+        arrays.append(values)
+    rows = pc.take(pa.RecordBatch.from_arrays(arrays, names=[f.name for f in _CLEANED]), order, memory_pool=_KEEP)
+    # typed after the take: a value that does not fit (position_source 300) belongs to a quarantined row
+    return {f.name: col if col.type == f.type else pc.cast(col, f.type, memory_pool=_KEEP)
+            for f, col in zip(_CLEANED, rows.columns, strict=True)}
 
 
-def _validate(parsed: _Parsed, key: str, digest: bytes, compressed: bytes) -> _SnapshotOut:
+def _validate(parsed: _Parsed, key: str, digest: Digest, compressed: bytes) -> _SnapshotOut:
     cols, n = parsed.columns, parsed.n
     reason: pa.Array | None = None
     if parsed.pre_reason is not None:
         reason = pa.array(parsed.pre_reason, _INT8)
+    plain_icao24 = _lower_hex6(cols["icao24"])
     for rule in HARD_RULES:
-        if rule.check is None:
+        if rule.check is None or (rule.code == "bad_icao24" and plain_icao24):
             continue
         mask = rule.check(cols)
         if not mask.true_count:
@@ -662,22 +729,22 @@ def _validate(parsed: _Parsed, key: str, digest: bytes, compressed: bytes) -> _S
         else:
             reason = pc.if_else(pc.and_(mask, pc.equal(reason, 0)), code, reason)
 
-    icao = pc.utf8_lower(cols["icao24"])
+    icao = cols["icao24"] if plain_icao24 else pc.utf8_lower(cols["icao24"])
     if reason is None:
         order = pc.sort_indices(icao)  # stable: first occurrence first
     else:
         candidates = pc.indices_nonzero(pc.equal(reason, 0))
         order = pc.take(candidates, pc.sort_indices(pc.take(icao, candidates)))
+    valid = _clean(cols, icao, order)
     duplicates: list[int] = []
     if len(order) > 1:
-        ordered = pc.take(icao, order)
+        ordered = valid["icao24"]
         repeat = pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
         if repeat.true_count:
             keep = pa.concat_arrays([pa.array([True]), pc.invert(repeat)])
             duplicates = pc.filter(order, pc.invert(keep)).to_pylist()
             order = pc.filter(order, keep)
-
-    valid = _clean(cols, icao, order)
+            valid = {name: pc.filter(values, keep, memory_pool=_KEEP) for name, values in valid.items()}
     flagged = {}
     for rule in SOFT_RULES:
         assert rule.check is not None
@@ -718,7 +785,7 @@ def _process(item: tuple[str, bytes]) -> _SnapshotOut | _RejectedObject:
     key, compressed = item
     try:
         body = _gunzip(key, compressed)
-        digest = hashlib.sha256(body).digest()
+        digest = (len(body), _crc32(body))
         parsed = _parse_fast(body) or _parse_slow(key, body)
     except SnapshotError as exc:
         named = parse_raw_key(key)
@@ -777,15 +844,32 @@ def _resolve_same_time(group: list[_SnapshotOut]) -> None:
         out.valid = kept
 
 
-def build_validated_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int | None = None,
+@runtime_checkable
+class KeyedSnapshots(Protocol):
+    """Raw objects named up front and fetched while the build consumes them (lake.hourly_tables.RawObjects), so
+    an hour holds a bounded window of gzip bodies instead of all of them."""
+
+    @property
+    def keys(self) -> Sequence[str]: ...
+
+    def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """(key, gzip body) of each key, in the order given."""
+        ...
+
+
+Snapshots = Iterable[tuple[str, bytes]] | KeyedSnapshots
+
+
+def build_validated_hour(snapshots: Snapshots, *, workers: int | None = None,
                          hour_start: int | None = None) -> HourResult:
-    """Validate one UTC hour of raw snapshots given as (raw object key, gzip-compressed body) pairs.
+    """Validate one UTC hour of raw snapshots given as (raw object key, gzip-compressed body) pairs, or as
+    KeyedSnapshots fetched while they are processed.
 
     Rows are never dropped: every state of every distinct snapshot ends up in `validated` or `quarantine`, and
     every unreadable object (or, with `hour_start`, every body whose own time is outside that hour) in the
     quarantine as one object-level row. Output is independent of the order of `snapshots` and of `workers`.
     """
-    return _build(list(snapshots), workers, None, hour_start)
+    return _build(_Source.of(snapshots), workers, None, hour_start)
 
 
 @dataclass(frozen=True)
@@ -795,28 +879,79 @@ class WrittenHour:
     quarantine_parquet: bytes
 
 
-def build_and_write_hour(snapshots: Iterable[tuple[str, bytes]], *, workers: int | None = None,
+def build_and_write_hour(snapshots: Snapshots, *, workers: int | None = None,
                          hour_start: int | None = None) -> WrittenHour:
     """build_validated_hour and write_parquet of both tables, with the validated file encoded while later
     snapshots are still being parsed: Parquet encoding (~0.35 s of one core for a global hour, GIL released)
     overlaps the parallel parse instead of following it."""
     sink = io.BytesIO()
-    with pq.ParquetWriter(sink, VALIDATED_SCHEMA, **parquet_options(VALIDATED_SCHEMA)) as writer:
-        result = _build(list(snapshots), workers, writer, hour_start)
+    options = parquet_options(VALIDATED_SCHEMA)
+    with pq.ParquetWriter(sink, VALIDATED_SCHEMA, memory_pool=_SCRATCH, **options) as writer:
+        result = _build(_Source.of(snapshots), workers, writer, hour_start)
     return WrittenHour(result, sink.getvalue(), write_parquet(result.quarantine))
 
 
-def _processed_in_time_order(items: list[tuple[str, bytes]], n_workers: int) -> Iterator[_SnapshotOut | _RejectedObject]:
+@dataclass(frozen=True)
+class _Source:
+    """The hour's inputs: every key up front, the (key, gzip body) pairs fetched in the order asked."""
+
+    keys: list[str]
+    fetch: Callable[[list[int]], Iterator[tuple[str, bytes]]]  # the items at these positions, in that order
+
+    @staticmethod
+    def of(snapshots: Snapshots) -> _Source:
+        if isinstance(snapshots, KeyedSnapshots):
+            keyed, keys = snapshots, list(snapshots.keys)
+            return _Source(keys, lambda order: keyed.fetch([keys[i] for i in order]))
+        items = list(snapshots)
+        return _Source([key for key, _ in items], lambda order: (items[i] for i in order))
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _windowed_map(pool: Executor, fn: Callable[[_T], _R], items: Iterable[_T], window: int) -> Iterator[_R]:
+    """pool.map that takes at most `window` items ahead of the consumer (Executor.map takes them all at once)."""
+    ahead: deque[Future[_R]] = deque()
+    try:
+        for item in items:
+            ahead.append(pool.submit(fn, item))
+            if len(ahead) >= window:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+    finally:
+        for future in ahead:
+            future.cancel()
+
+
+# Snapshots in flight beyond the consumer (which only assembles batches; row groups are encoded in a thread of
+# their own): a few per worker keep the pool busy, and the hour's gzip bodies are read as they are needed.
+_WINDOW = 8
+
+
+def _processed_in_time_order(source: _Source, n_workers: int, sizes: list[int]
+                             ) -> Iterator[_SnapshotOut | _RejectedObject]:
     """Every snapshot processed, in (time, key) order. Raw keys carry their time (`…/<time>_<sha8>.json.gz`), so
-    snapshots are handed over in order while the pool still works on later ones; other keys (tests, recordings)
-    are ordered once all are processed."""
-    times = [parse_raw_key(key) for key, _ in items]
+    snapshots are fetched and handed over in that order while the pool works on later ones (a bounded window of
+    them in memory); other keys (tests, recordings) are ordered once all are processed. `sizes` gets the gzip
+    size of each item as it is fetched."""
+    keys = source.keys
+    times = [parse_raw_key(key) for key in keys]
     streaming = all(times)
+    order = list(range(len(keys)))
     if streaming:
-        order = sorted(range(len(items)), key=lambda i: (times[i][0], items[i][0]))  # type: ignore[index]
-        items = [items[i] for i in order]
-    pool = ThreadPoolExecutor(max_workers=min(n_workers, len(items))) if n_workers > 1 and len(items) > 1 else None
-    outs: Iterable[_SnapshotOut | _RejectedObject] = pool.map(_process, items) if pool else map(_process, items)
+        order.sort(key=lambda i: (times[i][0], keys[i]))  # type: ignore[index]
+
+    def fetched() -> Iterator[tuple[str, bytes]]:
+        for item in source.fetch(order):
+            sizes.append(len(item[1]))
+            yield item
+
+    pool = ThreadPoolExecutor(max_workers=min(n_workers, len(keys))) if n_workers > 1 and len(keys) > 1 else None
+    outs: Iterable[_SnapshotOut | _RejectedObject] = (
+        _windowed_map(pool, _process, fetched(), _WINDOW) if pool else map(_process, fetched()))
     try:
         yield from outs if streaming else sorted(outs, key=lambda o: (o.time or 0, o.key))
     finally:
@@ -824,17 +959,21 @@ def _processed_in_time_order(items: list[tuple[str, bytes]], n_workers: int) -> 
             pool.shutdown()
 
 
+def _same_body(a: _SnapshotOut, b: _SnapshotOut) -> bool:
+    """Byte-identical decompressed bodies: length and CRC-32 first (free), then the bodies themselves (rare)."""
+    return a.digest == b.digest and _gunzip(a.key, a.compressed) == _gunzip(b.key, b.compressed)
+
+
 def _kept_groups(outs: Iterable[_SnapshotOut]) -> Iterator[list[_SnapshotOut]]:
     """The snapshots of each `time`, in order: an exact duplicate of an earlier body is skipped (the smallest key
-    is kept), and states repeated across same-time bodies move to quarantine."""
-    seen: set[bytes] = set()
+    is kept; identical bodies carry the same `time`, so only a group can hold one), and states repeated across
+    same-time bodies move to quarantine."""
     group: list[_SnapshotOut] = []
     for out in outs:
         if group and out.time != group[0].time:
             yield _resolved(group)
             group = []
-        if out.digest not in seen:
-            seen.add(out.digest)
+        if not any(_same_body(out, earlier) for earlier in group):
             group.append(out)
     if group:
         yield _resolved(group)
@@ -848,12 +987,20 @@ def _resolved(group: list[_SnapshotOut]) -> list[_SnapshotOut]:
 
 class _RowGroups:
     """Hands validated rows to a Parquet writer in whole row groups of PAGE_ROWS, so the file has the same row
-    groups (and bytes) as write_parquet of the finished table."""
+    groups (and bytes) as write_parquet of the finished table. Each row group is encoded in a thread of its own
+    (in order, one at a time; the encoder releases the GIL) while the caller goes on handing out snapshots."""
 
     def __init__(self, writer: pq.ParquetWriter) -> None:
         self.writer = writer
         self.pending: list[pa.RecordBatch] = []
         self.rows = 0
+        self.encoder = ThreadPoolExecutor(max_workers=1)
+        self.encoding: Future[None] | None = None
+
+    def _encode(self, table: pa.Table) -> None:
+        if self.encoding is not None:
+            self.encoding.result()
+        self.encoding = self.encoder.submit(self.writer.write_table, table, row_group_size=PAGE_ROWS)
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.pending.append(batch)
@@ -861,15 +1008,24 @@ class _RowGroups:
         if self.rows >= PAGE_ROWS:
             table = pa.Table.from_batches(self.pending, schema=VALIDATED_SCHEMA)
             whole = self.rows - self.rows % PAGE_ROWS
-            self.writer.write_table(table.slice(0, whole), row_group_size=PAGE_ROWS)
+            self._encode(table.slice(0, whole))
             rest = table.slice(whole)
             self.pending, self.rows = rest.to_batches(), rest.num_rows
 
-    def close(self) -> None:
+    def flush(self) -> None:
+        """Start encoding what is left (stop() waits for it)."""
         if self.rows:
-            self.writer.write_table(pa.Table.from_batches(self.pending, schema=VALIDATED_SCHEMA),
-                                    row_group_size=PAGE_ROWS)
+            self._encode(pa.Table.from_batches(self.pending, schema=VALIDATED_SCHEMA))
         self.pending, self.rows = [], 0
+
+    def stop(self) -> None:
+        """Wait for the row group being encoded, if any (the writer is closed next) and end the thread."""
+        try:
+            if self.encoding is not None:
+                self.encoding.result()
+        finally:
+            self.encoding = None
+            self.encoder.shutdown()
 
 
 def _accepted(outs: Iterable[_SnapshotOut | _RejectedObject], hour_start: int | None,
@@ -889,21 +1045,10 @@ def _accepted(outs: Iterable[_SnapshotOut | _RejectedObject], hour_start: int | 
             yield out
 
 
-def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.ParquetWriter | None,
-           hour_start: int | None = None) -> HourResult:
-    # Hand memory freed since the last hour back to the OS first: a long-lived process (a Dagster worker running
-    # partition after partition, the benchmark) otherwise creeps up by ~20 MB per hour in allocator caches.
-    pa.default_memory_pool().release_unused()
-    bytes_in = sum(len(data) for _, data in items)
-    n_items = len(items)
-    # source_key is dictionary-encoded over every key of the hour, sorted: known before any snapshot is parsed.
-    key_names = sorted({key for key, _ in items})
-    index_of = {key: i for i, key in enumerate(key_names)}
-    keys = pa.array(key_names, pa.string())
-    rejected: list[_RejectedObject] = []
-    outs = _accepted(_processed_in_time_order(items, workers or _workers()), hour_start, rejected)
-    del items
-    row_groups = _RowGroups(writer) if writer is not None else None
+def _consumed(outs: Iterable[_SnapshotOut], row_groups: _RowGroups | None, index_of: dict[str, int],
+              keys: pa.Array) -> tuple[list[_SnapshotOut], list[pa.RecordBatch]]:
+    """The kept snapshots (their rows released as they go) and the validated batches, in order, also handed to
+    `row_groups` as they come (the last row group is still being encoded on return)."""
     kept: list[_SnapshotOut] = []
     batches: list[pa.RecordBatch] = []
     for group in _kept_groups(outs):
@@ -911,9 +1056,9 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
             valid = out.valid
             m = valid.num_rows
             arrays = {name: valid.column(name) for name in valid.schema.names}
-            arrays["snapshot_time"] = pa.repeat(pa.scalar(out.time, _TS), m)
+            arrays["snapshot_time"] = pa.repeat(pa.scalar(out.time, _TS), m, memory_pool=_KEEP)
             arrays["source_key"] = pa.DictionaryArray.from_arrays(
-                pa.repeat(pa.scalar(index_of[out.key], pa.int32()), m), keys
+                pa.repeat(pa.scalar(index_of[out.key], pa.int32()), m, memory_pool=_KEEP), keys
             )
             batch = pa.RecordBatch.from_arrays([arrays[f.name] for f in VALIDATED_SCHEMA], schema=VALIDATED_SCHEMA)
             batches.append(batch)
@@ -923,11 +1068,36 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
             out.compressed = b""
             kept.append(out)
     if row_groups is not None:
-        row_groups.close()
+        row_groups.flush()
+    return kept, batches
+
+
+def _build(source: _Source, workers: int | None, writer: pq.ParquetWriter | None,
+           hour_start: int | None = None) -> HourResult:
+    # Hand memory freed since the last hour back to the OS first: a long-lived process (a Dagster worker running
+    # partition after partition, the benchmark) otherwise creeps up by ~20 MB per hour in allocator caches.
+    _release_unused()
+    n_items = len(source.keys)
+    # source_key is dictionary-encoded over every key of the hour, sorted: known before any snapshot is parsed.
+    key_names = sorted(set(source.keys))
+    index_of = {key: i for i, key in enumerate(key_names)}
+    keys = pa.array(key_names, pa.string())
+    rejected: list[_RejectedObject] = []
+    sizes: list[int] = []
+    outs = _accepted(_processed_in_time_order(source, workers or _workers(), sizes), hour_start, rejected)
+    row_groups = _RowGroups(writer) if writer is not None else None
+    try:
+        kept, batches = _consumed(outs, row_groups, index_of, keys)
+        validated = pa.Table.from_batches(batches, schema=VALIDATED_SCHEMA)
+        del batches
+        # counted while the last row group is encoded
+        distinct = {name: pc.count_distinct(validated[name]).as_py() if validated.num_rows else 0
+                    for name in ("icao24", "origin_country")}
+    finally:
+        if row_groups is not None:
+            row_groups.stop()
     duplicate_snapshots = n_items - len(kept) - len(rejected)
     rejected.sort(key=lambda r: r.key)
-    validated = pa.Table.from_batches(batches, schema=VALIDATED_SCHEMA)
-    del batches
 
     q_time: list[int | None] = []
     q_key: list[str] = []
@@ -974,15 +1144,19 @@ def _build(items: list[tuple[str, bytes]], workers: int | None, writer: pq.Parqu
         snapshots_read=n_items,
         duplicate_snapshots=duplicate_snapshots,
         snapshot_times=tuple(sorted({o.time for o in kept})),
-        distinct_aircraft=pc.count_distinct(validated["icao24"]).as_py() if validated.num_rows else 0,
-        distinct_countries=pc.count_distinct(validated["origin_country"]).as_py()
-        if validated.num_rows
-        else 0,
-        bytes_in=bytes_in,
+        distinct_aircraft=distinct["icao24"],
+        distinct_countries=distinct["origin_country"],
+        bytes_in=sum(sizes),
         slow_path_snapshots=sum(o.slow for o in kept),
         objects_quarantined=by_object_reason,
         quarantined_object_keys=tuple(obj.key for obj in rejected),
     )
     if stats.rows_valid + stats.rows_quarantined != rows_total:  # pragma: no cover - an engine bug, not data
         raise AssertionError(f"rows lost: {rows_total} in, {stats.rows_valid} + {stats.rows_quarantined} out")
+    _release_unused()  # the scratch of this hour, for whatever the process does next (checks, aggregates)
     return HourResult(validated, quarantine, stats)
+
+
+def _release_unused() -> None:
+    for pool in {id(p): p for p in (pa.default_memory_pool(), _SCRATCH, _KEEP)}.values():
+        pool.release_unused()

@@ -23,13 +23,12 @@ HOURS_PER_YEAR = 8_760
 
 # Measured with `make bench` (2026-12-04, this project's 2-core x86_64 machine, medians; README's Performance table):
 # bench/hourly.py builds one global hour, 120 snapshots x 10,578 states = 1,269,360 rows, raw -> validated +
-# quarantine -> country aggregates, in REFERENCE_HOUR_BUILD_S at peak RSS REFERENCE_HOUR_PEAK_MB;
-# bench/backfill.py runs 48 hours of 12 such snapshots through `dagster dev` in runs of 24 hours, which puts
-# Dagster's own share of an hour (listing, 2 materializations and 8 check results written, run start-up spread over
-# its hours) at DAGSTER_SECONDS_PER_HOUR.
+# quarantine (1.2 s, peak RSS 371 MB) -> country aggregates (0.4 s); bench/backfill.py runs 48 hours of 12 such
+# snapshots through `dagster dev` in 2 runs of 24 hours in 90 s, 1.9 s an hour, which puts Dagster's own share of
+# an hour (listing, 2 materializations and 8 check results written, run start-up spread over its hours) at 1.7 s.
 REFERENCE_HOUR_ROWS = 1_269_360
-REFERENCE_HOUR_BUILD_S = 1.5
-REFERENCE_HOUR_PEAK_MB = 499
+REFERENCE_HOUR_BUILD_S = 1.6
+REFERENCE_HOUR_PEAK_MB = 371
 DAGSTER_SECONDS_PER_HOUR = 1.7
 # Assumptions, not measurements (no AWS account here): a Fargate run task starts in about a minute (placement,
 # image pull, interpreter start), reads S3 at 100 MB/s, and one of its vCPUs builds an hour as fast as one core here.

@@ -33,10 +33,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-# The edit loop: ruff and every test not marked slow (no terraform, dagster dev, browser or demo subprocesses).
+# The edit loop: ruff and every test not marked slow (the rule: flight_assets_tests/conftest.py SLOW_PROGRAMS),
+# on one pytest-xdist worker per core (FAST_WORKERS=0: one process).
+FAST_WORKERS ?= auto
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" -n $(FAST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

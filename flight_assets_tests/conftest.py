@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,80 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # and in every code server a test starts) begin here rather than at the default of a week ago.
 TEST_PARTITIONS_START = "2025-01-01"
 os.environ["FLIGHT_PARTITIONS_START"] = TEST_PARTITIONS_START
+
+# The two tiers (README, "Tests"): `make test` runs every test, `make test-fast` every test not marked `slow`.
+# A test is `slow` when it starts one of these programs (each costs seconds to start, or needs more than
+# Python: a Go binary with its provider, a browser, a database server), or when, marked by hand, it waits out
+# seconds of real time on purpose (an S3 outage, a poll's budget). In-process servers (moto's, fake-opensky's),
+# a temporary DagsterInstance with in-process runs and `python -m flight_assets.cli` stay in the fast tier.
+# A test that starts one of these programs without the mark fails (the guard below), so none lands in the fast
+# tier by mistake.
+SLOW_PROGRAMS = {
+    "terraform": "Terraform",
+    "dagster": "a Dagster process (`dagster dev`, a run, a code server)",
+    "dagster-webserver": "the Dagster webserver",
+    "dagster-daemon": "the Dagster daemon",
+    "chromium": "Chromium",
+    "node": "Playwright's driver (a browser)",
+    "initdb": "a PostgreSQL server",
+    "pg_ctl": "a PostgreSQL server",
+    "postgres": "a PostgreSQL server",
+    "runuser": "the install as another user",
+}
+
+
+def slow_program(args: object) -> str | None:
+    """What a subprocess started with `args` is, when it is one of SLOW_PROGRAMS (`python -m dagster` too)."""
+    if isinstance(args, str | bytes | os.PathLike):
+        argv = os.fsdecode(args).split()  # shell=True: the command line
+    else:
+        argv = [os.fsdecode(a) for a in args]  # type: ignore[attr-defined]
+    if not argv:
+        return None
+    program = os.path.basename(argv[0])
+    if program in SLOW_PROGRAMS:
+        return SLOW_PROGRAMS[program]
+    if program.startswith("python") and "-m" in argv[:-1]:
+        module = argv[argv.index("-m") + 1].split(".")[0]
+        return SLOW_PROGRAMS.get(module)
+    return None
+
+
+class _SlowProgramGuard:
+    """Notes every slow program started while a test not marked `slow` runs (an audit hook sees every Popen)."""
+
+    def __init__(self) -> None:
+        self.watching = False
+        self.started: list[str] = []
+        sys.addaudithook(self._audit)
+
+    def _audit(self, event: str, args: tuple[object, ...]) -> None:
+        if event == "subprocess.Popen" and self.watching:
+            what = slow_program(args[1] if args[1] is not None else args[0])
+            if what:
+                self.started.append(what)
+
+
+_slow_guard = _SlowProgramGuard()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _slow_guard.watching = item.get_closest_marker("slow") is None
+    _slow_guard.started = []
+    yield
+    _slow_guard.watching = False
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "teardown" and _slow_guard.watching and _slow_guard.started and report.passed:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} started {', '.join(sorted(set(_slow_guard.started)))} without the `slow` mark: "
+            "mark it @pytest.mark.slow (the tier rule: flight_assets_tests/conftest.py SLOW_PROGRAMS)")
 
 
 @pytest.fixture(scope="session")

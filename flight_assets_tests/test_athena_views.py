@@ -28,6 +28,7 @@ from flight_assets.tools.fake_opensky import SimulatedTraffic
 from flight_assets_tests.terraform import Terraform, find_provider_mirror, terraform_binary
 
 sqlglot = pytest.importorskip("sqlglot", reason="sqlglot (a dev dependency) transpiles the views' Trino SQL")
+pytestmark = pytest.mark.slow  # renders the views with `terraform console`
 
 REPO = Path(__file__).resolve().parents[1]
 BUILT = 1_756_576_800  # 2025-08-30 18:00 UTC, built

@@ -140,6 +140,7 @@ def test_ingest_job_lands_and_reports_a_spooled_snapshot_first(instance: dg.Dags
     assert keys[0].endswith(f"1756577853_{parse_snapshot(body).sha8}.json.gz")
 
 
+@pytest.mark.slow  # `dagster job execute` as a process
 def test_a_real_run_process_writes_no_secret_to_any_file_of_the_instance(tmp_path: Path) -> None:
     # The same echoing endpoint, through a real run process (`dagster job execute`): its SQLite event and run
     # storage and its compute logs (stdout/stderr captured under DAGSTER_HOME) must not hold the secret.

@@ -298,6 +298,7 @@ query ($path: [String!]!) {
 }"""
 
 
+@pytest.mark.slow  # GraphQL through a Dagster code server process
 def test_each_hour_shows_its_own_check_status_through_graphql(
     instance: dg.DagsterInstance, lake: LocalLake, global_doc: dict[str, Any]
 ) -> None:

@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from flight_assets import lambda_handler as handler_module
 from flight_assets.config import ConfigError
+from flight_assets.opensky.governor import CLOCK_SKEW_S
 from flight_assets.tools.fake_opensky import FakeOpenSky, FakeOpenSkyConfig
 from flight_assets_tests.hour_data import GLOBAL
 from flight_assets_tests.servers import MotoServer
@@ -52,11 +54,19 @@ def lambda_env(
         yield server, s3_bucket
 
 
+def well_inside_a_cadence_slot(interval_s: float = 30.0, margin_s: float = 2.0) -> None:
+    """Waits (2 s at most) until a claim now and one a second later fall in the same cadence slot (slots of the
+    licensed tier's 30 s, each begun CLOCK_SKEW_S early), so a test's second poll is a cadence skip whenever it runs."""
+    while (time.time() + CLOCK_SKEW_S) % interval_s > interval_s - margin_s:
+        time.sleep(0.05)
+
+
 def test_handler_lands_a_snapshot_and_reports(
     lambda_env: tuple[FakeOpenSky, str], moto_server: MotoServer, opensky_data: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, bucket = lambda_env
+    well_inside_a_cadence_slot()  # otherwise, 1 run in about 100, the second poll starts the next slot and lands
     summary = handler_module.lambda_handler({"polls_per_invocation": 2, "poll_spacing_s": 0.2},
                                             FakeContext(remaining_ms=60_000))
     assert summary["status"] == "ok"

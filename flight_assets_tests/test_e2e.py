@@ -30,6 +30,7 @@ from flight_assets_tests.e2e_support import (
     shared_sqlite_flow,
     started_flow,
 )
+from flight_assets_tests.servers import poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -249,3 +250,38 @@ def test_the_hourly_automation_runs_in_the_daemon_and_requests_nothing_for_old_h
     assert not failed
     automated = [r for r in flow.dagster.runs() if r["tags"].get("dagster/from_automation_condition")]
     assert not [r for r in automated if r["tags"].get("dagster/partition", "").startswith("2025-08-30")]
+
+
+def test_a_failed_poll_run_in_the_poller_location_is_alerted_by_the_other_location(flow: E2EFlow) -> None:
+    # run_failure_alert_sensor lives in flight_assets; the poll job in flight_assets_poller. Launched as the UI's
+    # Launchpad does, with the lake pointed at a bucket that does not exist: the run fails, and the sensor must
+    # react to it (its tick names the run, as the sensor's page shows) and send the alert.
+    result = flow.dagster.graphql(
+        "mutation ($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename "
+        "... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }",
+        {"params": {"selector": {"repositoryLocationName": POLLER_LOCATION, "repositoryName": REPOSITORY,
+                                 "jobName": "ingest_snapshot_job"},
+                    "runConfigData": {"resources": {"lake": {"config": {"uri": "s3://no-such-bucket-e2e/lake"}}}}}},
+    )["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    run_id = result["run"]["runId"]
+
+    def failed() -> bool:
+        [run] = [r for r in flow.dagster.runs(job="ingest_snapshot_job") if r["runId"] == run_id]
+        assert run["status"] not in ("SUCCESS", "CANCELED"), run
+        return run["status"] == "FAILURE"
+
+    poll_until(failed, 180, f"the poll run {run_id} to fail", alive=flow.dagster.check_alive)
+
+    def alerted() -> bool:
+        ticks = flow.dagster.graphql(
+            "query ($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) { ... on Sensor { "
+            "sensorState { ticks(limit: 50) { status originRunIds } } } } }",
+            {"selector": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION,
+                          "sensorName": "run_failure_alert_sensor"}},
+        )["sensorOrError"]["sensorState"]["ticks"]
+        return any(run_id in tick["originRunIds"] for tick in ticks if tick["status"] == "SUCCESS")
+
+    poll_until(alerted, 180, "run_failure_alert_sensor to react to the poller's failed run",
+               alive=flow.dagster.check_alive)
+    assert f"alert for run {run_id} sent to log" in flow.dagster.log_path.read_text(errors="replace")

@@ -101,9 +101,6 @@ class RawObjects:
     threads: int = 8
     window: int = 8
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def __iter__(self) -> Iterator[tuple[str, bytes]]:
         return self.fetch(self.keys)
 

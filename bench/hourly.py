@@ -628,7 +628,8 @@ def main() -> None:
     if peer:
         print(f"peer: {peer[-1]['rows']:,} rows, Parquet {peer[-1]['parquet_bytes'] / 1e6:.1f} MB (snappy); its "
               f"time excludes gunzip of the bodies ({summarize([r['gunzip_s'] for r in peer])['median']:.3f} s "
-              f"median), which ours includes; both include read_raw_hour.")
+              f"median), which ours includes; both include reading the raw objects (the peer with "
+              "read_raw_hour first, ours fetching them while it builds).")
     shifted = "; ".join(f"{table}: {'/'.join(columns)}" for table, columns in setup["shifted"].items())
     print(f"day: {day['how']}; the 23 other hours are copies of hour 18 rewritten with timestamps shifted "
           f"({shifted}), written in "

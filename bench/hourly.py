@@ -213,7 +213,6 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
     """
     rss_start = _rss_kib()
     import io
-    from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
     import pyarrow as pa
@@ -222,10 +221,10 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
     import pyarrow.parquet as pq
     from isal import isal_zlib
 
-    from flight_assets.lake.hourly_tables import raw_hour_objects
+    from flight_assets.lake.hourly_tables import raw_hour_objects, windowed_map
     from flight_assets.lake.parquet import PAGE_ROWS, parquet_options
     from flight_assets.lake.store import LocalLake
-    from flight_assets.states.validation import VALIDATED_SCHEMA, _workers
+    from flight_assets.states.validation import _WINDOW, VALIDATED_SCHEMA, _workers
 
     loads = None
     if parser == "orjson":
@@ -282,7 +281,6 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
 
     sink = io.BytesIO()
     rows = 0
-    window = 8  # as ours (validation._WINDOW): a few snapshots per thread ahead of the consumer
     with ThreadPoolExecutor(_workers()) as parsers, ThreadPoolExecutor(1) as encoder, \
             pq.ParquetWriter(sink, schema, memory_pool=pool, **parquet_options(schema)) as writer:
         encoding: Future[None] | None = None
@@ -294,13 +292,9 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
             encoding = encoder.submit(writer.write_table, pa.Table.from_batches(batches, schema=schema),
                                       row_group_size=PAGE_ROWS)
 
-        ahead: deque[Future[pa.RecordBatch]] = deque()
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
-
-        def take_one() -> None:
-            nonlocal pending, pending_rows, rows
-            batch = ahead.popleft().result()
+        for batch in windowed_map(parsers, snapshot, raw, _WINDOW):
             pending.append(batch)
             pending_rows += batch.num_rows
             rows += batch.num_rows
@@ -309,13 +303,6 @@ def worker_floor(lake_dir: str, parser: str = "arrow-csv") -> dict[str, object]:
                 encode(table.slice(0, PAGE_ROWS).to_batches())
                 pending = table.slice(PAGE_ROWS).to_batches()
                 pending_rows -= PAGE_ROWS
-
-        for item in raw:
-            ahead.append(parsers.submit(snapshot, item))
-            if len(ahead) >= window:
-                take_one()
-        while ahead:
-            take_one()
         if pending:
             encode(pending)
         if encoding is not None:
@@ -641,7 +628,8 @@ def main() -> None:
     if peer:
         print(f"peer: {peer[-1]['rows']:,} rows, Parquet {peer[-1]['parquet_bytes'] / 1e6:.1f} MB (snappy); its "
               f"time excludes gunzip of the bodies ({summarize([r['gunzip_s'] for r in peer])['median']:.3f} s "
-              f"median), which ours includes; both include read_raw_hour.")
+              f"median), which ours includes; both include reading the raw objects (the peer with "
+              "read_raw_hour first, ours fetching them while it builds).")
     shifted = "; ".join(f"{table}: {'/'.join(columns)}" for table, columns in setup["shifted"].items())
     print(f"day: {day['how']}; the 23 other hours are copies of hour 18 rewritten with timestamps shifted "
           f"({shifted}), written in "

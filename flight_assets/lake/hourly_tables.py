@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -68,6 +69,26 @@ def read_raw_hour(lake: Lake, partition_key: str, threads: int = 8) -> list[tupl
     return read_raw_objects(lake, raw_hour_keys(lake, partition_key), threads)
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def windowed_map(pool: Executor, fn: Callable[[_T], _R], items: Iterable[_T], window: int) -> Iterator[_R]:
+    """pool.map that takes at most `window` items ahead of the consumer (Executor.map takes them all at once);
+    closing it early cancels what has not started."""
+    ahead: deque[Future[_R]] = deque()
+    try:
+        for item in items:
+            ahead.append(pool.submit(fn, item))
+            if len(ahead) >= window:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+    finally:
+        for future in ahead:
+            future.cancel()
+
+
 @dataclass(frozen=True)
 class RawObjects:
     """Raw objects named up front and fetched while they are consumed, so a build holds a bounded window of them
@@ -80,9 +101,6 @@ class RawObjects:
     threads: int = 8
     window: int = 8
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def __iter__(self) -> Iterator[tuple[str, bytes]]:
         return self.fetch(self.keys)
 
@@ -91,20 +109,11 @@ class RawObjects:
             yield from ((key, self.lake.get(key)) for key in keys)
             return
         with ThreadPoolExecutor(max_workers=min(self.threads, len(keys))) as pool:
-            ahead: deque[tuple[str, Future[bytes]]] = deque()
-            upcoming = iter(keys)
+            bodies = windowed_map(pool, self.lake.get, keys, self.window)
             try:
-                for key in upcoming:
-                    ahead.append((key, pool.submit(self.lake.get, key)))
-                    if len(ahead) >= self.window:
-                        done, data = ahead.popleft()
-                        yield done, data.result()
-                while ahead:
-                    done, data = ahead.popleft()
-                    yield done, data.result()
+                yield from zip(keys, bodies, strict=True)
             finally:  # a consumer that stops early (an error) leaves nothing running
-                for _, data in ahead:
-                    data.cancel()
+                bodies.close()
 
 
 def raw_hour_objects(lake: Lake, partition_key: str) -> RawObjects:

@@ -72,18 +72,18 @@ import json
 import os
 import re
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.compute as _compute
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from flight_assets.lake.hourly_tables import windowed_map
 from flight_assets.lake.layout import parse_raw_key
 from flight_assets.lake.parquet import PAGE_ROWS, parquet_options, write_parquet
 from flight_assets.opensky.snapshot import STATE_FIELDS, SnapshotError, body_preview, load_states
@@ -907,25 +907,6 @@ class _Source:
         return _Source([key for key, _ in items], lambda order: (items[i] for i in order))
 
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-def _windowed_map(pool: Executor, fn: Callable[[_T], _R], items: Iterable[_T], window: int) -> Iterator[_R]:
-    """pool.map that takes at most `window` items ahead of the consumer (Executor.map takes them all at once)."""
-    ahead: deque[Future[_R]] = deque()
-    try:
-        for item in items:
-            ahead.append(pool.submit(fn, item))
-            if len(ahead) >= window:
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
-    finally:
-        for future in ahead:
-            future.cancel()
-
-
 # Snapshots in flight beyond the consumer (which only assembles batches; row groups are encoded in a thread of
 # their own): a few per worker keep the pool busy, and the hour's gzip bodies are read as they are needed.
 _WINDOW = 8
@@ -951,7 +932,7 @@ def _processed_in_time_order(source: _Source, n_workers: int, sizes: list[int]
 
     pool = ThreadPoolExecutor(max_workers=min(n_workers, len(keys))) if n_workers > 1 and len(keys) > 1 else None
     outs: Iterable[_SnapshotOut | _RejectedObject] = (
-        _windowed_map(pool, _process, fetched(), _WINDOW) if pool else map(_process, fetched()))
+        windowed_map(pool, _process, fetched(), _WINDOW) if pool else map(_process, fetched()))
     try:
         yield from outs if streaming else sorted(outs, key=lambda o: (o.time or 0, o.key))
     finally:

@@ -8,8 +8,7 @@ from the same fake-opensky with a plain `requests` session, gzipped the cheapest
 plain boto3 `put_object` into the same moto (a plain file write for the local lake) — no governor, no body check,
 no metadata, no retries. Before the polls, the gzip candidates (zlib and ISA-L levels) are timed on the same body,
 so the level the landing uses is shown beside its alternatives, and the body check beside the full parse it
-replaced. Target: ≤ 40 ms median end to end into S3 on
-loopback.
+replaced. Target: ≤ 40 ms median end to end into S3 on loopback.
 
     .venv/bin/python bench/ingest.py [--runs 25]
 

@@ -30,16 +30,23 @@ def _positive_ints(text: str) -> list[int]:
     return values
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, calls_opensky: bool = False) -> Settings:
     # --lake is FLIGHT_LAKE for one command: checked by the same rules.
     lake = getattr(args, "lake", None)
-    return load_settings({**os.environ, "FLIGHT_LAKE": lake} if lake else None)
+    env = {**os.environ, "FLIGHT_LAKE": lake} if lake else dict(os.environ)
+    if calls_opensky:
+        # load_settings accepts a tier with OPENSKY_SECRET_ARN and no client id (the secret is read when a poll
+        # needs it): a command that calls OpenSky reads it here, as the Lambda and Dagster do, never anonymously.
+        from flight_assets.opensky.secret import settings_with_secret
+
+        return settings_with_secret(env)
+    return load_settings(env)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from flight_assets.ingestion.poll import Ingester
 
-    ingester = Ingester(_settings(args), writer="cli")
+    ingester = Ingester(_settings(args, calls_opensky=True), writer="cli")
     plan = ingester.governor.plan
     interval = args.interval
     if interval is not None and interval < plan.interval_s:
@@ -118,7 +125,7 @@ def cmd_land(args: argparse.Namespace) -> int:
 def cmd_repair(args: argparse.Namespace) -> int:
     from flight_assets.ingestion.repair import parse_duration, repair_gaps
 
-    report = repair_gaps(_settings(args), since_s=parse_duration(args.since), dry_run=args.dry_run)
+    report = repair_gaps(_settings(args, calls_opensky=True), since_s=parse_duration(args.since), dry_run=args.dry_run)
     print(json.dumps(report.as_dict()) if args.json else report.describe(with_error=False))
     if report.failed:
         print(f"error: {report.stop_reason}", file=sys.stderr)

@@ -64,3 +64,23 @@ def test_a_secret_without_a_value_fails_the_run_not_the_code_server(
     with pytest.raises(ConfigError, match="OPENSKY_SECRET_ARN=") as info:
         OpenSkyResource().settings(FlightLakeResource())
     assert "sekrit" not in str(info.value)
+
+
+def test_cli_commands_that_call_opensky_read_the_secret(
+    secrets: object, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ingest` and `repair` read OPENSKY_SECRET_ARN as the Lambda and Dagster do: settings load without the
+    credentials, so without the read the CLI would poll anonymously on the budget of the tier it was given."""
+    import argparse
+
+    from flight_assets import cli
+
+    arn = secrets.create_secret(  # type: ignore[attr-defined]
+        Name=f"opensky-cli-{s3_bucket}",
+        SecretString=json.dumps({"client_id": "cli-client", "client_secret": "cli-sekrit"}))["ARN"]
+    monkeypatch.setenv("OPENSKY_SECRET_ARN", arn)
+    monkeypatch.setenv("OPENSKY_TIER", "standard")
+    args = argparse.Namespace(lake=f"s3://{s3_bucket}/lake")
+    settings = cli._settings(args, calls_opensky=True)
+    assert (settings.client_id, settings.tier, settings.lake) == ("cli-client", "standard", f"s3://{s3_bucket}/lake")
+    assert not cli._settings(args).has_credentials  # query, plan, land: no call to OpenSky, no read of the secret

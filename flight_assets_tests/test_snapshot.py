@@ -96,7 +96,7 @@ def test_recorded_bodies_get_the_full_parse_verdict(opensky_data: Path) -> None:
     assert checked > 900
 
 
-@pytest.mark.slow  # about 300 full parses of the 3-MB global body: 8 s of CPU
+@pytest.mark.slow  # about 300 full parses of the 1.6-MB global body: 8 s of CPU
 def test_damaged_global_bodies_get_the_full_parse_verdict(opensky_data: Path) -> None:
     """Cuts, flipped bytes, splices and appended bytes anywhere in the real global body: never a different verdict."""
     body = (opensky_data / GLOBAL).read_bytes()

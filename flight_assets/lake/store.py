@@ -320,7 +320,7 @@ class S3Lake(Lake):
             ))
             return True
         except Exception as exc:
-            if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if _s3_code(exc) in _CONDITION_REFUSED:
                 return False
             raise self._error("PUT", key, exc) from exc
 
@@ -343,7 +343,7 @@ class S3Lake(Lake):
         try:
             return self._call(lambda c: c.head_object(Bucket=self.bucket, Key=self._key(key)))["Metadata"]
         except Exception as exc:
-            if _s3_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if _s3_code(exc) in _NO_OBJECT:
                 return None
             raise self._error("HEAD", key, exc) from exc
 
@@ -395,7 +395,7 @@ class S3Lake(Lake):
                 except json.JSONDecodeError:
                     current = None
             except Exception as exc:
-                if _s3_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                if _s3_code(exc) not in _NO_OBJECT:
                     raise self._error("GET", key, exc) from exc
                 etag, current = None, None
             new = update(current)
@@ -411,7 +411,7 @@ class S3Lake(Lake):
                 Bucket=self.bucket, Key=self._key(key), Body=data, **condition
             ))
         except Exception as exc:
-            if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "404", "NoSuchKey"):
+            if _s3_code(exc) in _CONDITION_REFUSED | _NO_OBJECT:
                 return False
             raise self._error("PUT", key, exc) from exc
         self._written_json[key] = (response["ETag"], data)
@@ -430,6 +430,9 @@ S3_BACKOFF_CAP_S = 1.0
 _S3_CLIENTS: dict[tuple[str | None, float, float], Any] = {}
 _RETRYABLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
                               "ServiceUnavailable", "RequestLimitExceeded"})
+# S3 meant these: a conditional write refused (If-None-Match, If-Match), and an object that is not there.
+_CONDITION_REFUSED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+_NO_OBJECT = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 class _S3GaveUp(Exception):

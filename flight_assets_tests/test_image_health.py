@@ -64,10 +64,13 @@ def _health_check_timeout() -> int:
 
 
 def _health_commands() -> dict[str, list[str]]:
-    """The ECS health-check commands of services.tf (the ["CMD", ...] lists), by service."""
+    """The ECS health-check commands of services.tf (the ["CMD", ...] lists), by service, and the poller's: the second
+    container of the code server's task (local.poller_container)."""
     text = SERVICES_TF.read_text()
     commands = {}
-    for service, body in re.findall(r"^\s{4}(\w+) = \{\n(.*?)^\s{4}\}", text, re.M | re.S):
+    blocks = re.findall(r"^\s{4}(\w+) = \{\n(.*?)^\s{4}\}", text, re.M | re.S)  # local.services' entries
+    blocks += re.findall(r"^\s{2}(poller)_container = \{\n(.*?)^\s{2}\}", text, re.M | re.S)
+    for service, body in blocks:
         health = re.search(r"health\s*=\s*\[(.*?)\]", body)
         if health:
             parts = re.findall(r'"([^"]*)"|tostring\(local\.(\w+)\)', health.group(1))
@@ -207,6 +210,9 @@ def test_health_checks_finish_within_their_timeout_without_writing_bytecode(
     commands = _health_commands()
     assert commands["daemon"] == ["dagster-daemon", "liveness-check"], commands
     assert commands["code"] == ["dagster", "api", "grpc-health-check", "--port", "<code_port>"], commands
+    # The poller's location (same image, same task) is checked by the same command on its own port: timing the code
+    # server's check below times it too.
+    assert commands["poller"] == ["dagster", "api", "grpc-health-check", "--port", "<poller_port>"], commands
     env = _process_env(image_env)
     cannot_write, _ = _run_as(RUNNER, ["test", "-w", str(library / "site-packages")], env, cwd=home)
     assert cannot_write.returncode != 0, f"{RUNNER} can write the environment: the test would prove nothing"

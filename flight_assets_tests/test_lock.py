@@ -47,7 +47,9 @@ def test_image_and_lambda_use_the_lock() -> None:
     assert re.search(r"^RUN pip install -c deploy/constraints\.txt \.", (DEPLOY / "Dockerfile").read_text(), re.M)
     assert "COPY deploy/constraints.txt" in (DEPLOY / "Dockerfile").read_text()
     assert '"--constraint", str(CONSTRAINTS)' in (DEPLOY / "build_lambda.py").read_text()
-    # the SDK the Lambda bundles is the image's
+    # the SDK the Lambda bundles is the image's, and so is every other package both pin (isal, msgspec)
     lock, bundled = _pins(DEPLOY / "constraints.txt"), _pins(DEPLOY / "lambda_requirements.txt")
-    for name in ("boto3", "requests"):
+    shared = set(lock) & set(bundled)
+    assert {"boto3", "requests"} <= shared, shared
+    for name in sorted(shared):
         assert bundled[name] == lock[name], name

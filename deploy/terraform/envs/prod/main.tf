@@ -105,7 +105,6 @@ module "dagster_ecs" {
   opensky_bbox            = var.opensky_bbox
   opensky_extended        = var.opensky_extended
   opensky_secret_arn      = module.ingestion.opensky_secret_arn
-  read_opensky_secret     = var.opensky_tier != "anonymous" || var.opensky_secret_arn != null
   image_tag               = var.image_tag
   cpu_architecture        = var.cpu_architecture
   log_retention_days      = var.log_retention_days

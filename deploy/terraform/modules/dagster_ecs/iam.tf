@@ -202,11 +202,11 @@ data "aws_iam_policy_document" "lake_reader" {
   }
 
   dynamic "statement" {
-    for_each = var.read_opensky_secret ? [1] : []
+    for_each = var.opensky_secret_arn == null ? [] : [var.opensky_secret_arn]
     content {
       sid       = "OpenSkyCredentials"
       actions   = ["secretsmanager:GetSecretValue"]
-      resources = [var.opensky_secret_arn]
+      resources = [statement.value]
     }
   }
 }

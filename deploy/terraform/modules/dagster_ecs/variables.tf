@@ -252,13 +252,7 @@ variable "opensky_extended" {
 }
 
 variable "opensky_secret_arn" {
-  description = "The OpenSky credentials secret; the code reads it at run time (OPENSKY_SECRET_ARN), so a secret without a value yet cannot stop a container from starting. Null for the anonymous tier."
+  description = "The OpenSky credentials secret; the code reads it at run time (OPENSKY_SECRET_ARN), so a secret without a value yet cannot stop a container from starting. When set, the code server and run task roles may read it; null for the anonymous tier."
   type        = string
   default     = null
-}
-
-variable "read_opensky_secret" {
-  description = "Whether the code server and run task roles may read opensky_secret_arn (a plan-time flag: the ARN itself may be unknown until apply)."
-  type        = bool
-  default     = false
 }

@@ -1,6 +1,7 @@
 # OpenSky → raw/ on a schedule: a Lambda built from the project's pure ingestion modules only (build/lambda.zip),
-# fired every minute by EventBridge and polling twice, 30 s apart. Reserved concurrency 1 means two polls never
-# overlap; a failed invocation is not retried (the next one comes a minute later) but recorded in an SQS queue.
+# fired every minute by EventBridge and polling twice, 30 s apart. Overlapping invocations are serialised by the
+# credit governor's conditional PUT on _state/ (no reserved concurrency by default: var.reserved_concurrency); a
+# failed invocation is not retried (the next one comes a minute later) but recorded in an SQS queue.
 
 locals {
   function_name = "${var.name_prefix}-ingest"

@@ -97,7 +97,7 @@ def test_jobs_schedules_and_sensors() -> None:
     assert isinstance(automation, dg.AutomationConditionSensorDefinition)
     assert automation.default_status == dg.DefaultSensorStatus.RUNNING
     assert automation.minimum_interval_seconds == 30
-    assert set(defs.resources or {}) == {"lake", "opensky", "duckdb"}
+    assert set(defs.resources or {}) == {"lake", "duckdb"}  # OpenSky is the poller's alone
 
 
 def test_the_poller_location_holds_the_poll_job_and_its_sensor_only() -> None:

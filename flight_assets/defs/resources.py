@@ -1,4 +1,4 @@
-"""Resources shared by both code locations: the lake and the OpenSky ingester, driven by environment variables.
+"""Resources: the lake (both code locations) and the OpenSky ingester (the poller), driven by environment variables.
 Nothing heavy here: the poller's runs import this module."""
 
 from __future__ import annotations
@@ -47,4 +47,5 @@ class OpenSkyResource(dg.ConfigurableResource):
         return Ingester(self.settings(lake), writer=writer)
 
 
-defs = dg.Definitions(resources={"lake": FlightLakeResource(), "opensky": OpenSkyResource()})
+# The lake, which every location uses; OpenSkyResource only the poller's job (defs/poll/definitions.py).
+defs = dg.Definitions(resources={"lake": FlightLakeResource()})

@@ -44,4 +44,5 @@ def opensky_poll_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason | 
         return dg.SkipReason(f"cannot poll: {exc}")
     if not decision.allowed:
         return dg.SkipReason(decision.message)
-    return dg.RunRequest(run_key=poll_run_key(now), tags={"flight_assets/poll_slot": poll_run_key(now)})
+    run_key = poll_run_key(now)
+    return dg.RunRequest(run_key=run_key, tags={"flight_assets/poll_slot": run_key})
